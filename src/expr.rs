@@ -1,0 +1,350 @@
+//! The typed expression tree shared by every stage after parsing: each node knows its shape.
+
+use crate::shape::{Dim, Shape};
+use egg::Symbol;
+use num_rational::BigRational;
+use std::fmt;
+use std::sync::Arc;
+
+/// A function of the language, applied to one argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Func {
+    /// Elementwise exponential.
+    Exp,
+    /// Elementwise natural logarithm.
+    Log,
+    /// Elementwise sine.
+    Sin,
+    /// Elementwise cosine.
+    Cos,
+    /// Elementwise tangent.
+    Tan,
+    /// Elementwise hyperbolic tangent.
+    Tanh,
+    /// Elementwise logistic function 1/(1+exp(-u)).
+    Sigmoid,
+    /// Elementwise max(u, 0).
+    Relu,
+    /// Elementwise Heaviside step (0 for u < 0, 1 for u > 0), relu's derivative.
+    Step,
+    /// Elementwise absolute value.
+    Abs,
+    /// Elementwise sign.
+    Sign,
+    /// Elementwise square root.
+    Sqrt,
+    /// Sum of all entries.
+    Sum,
+    /// Sum of absolute values of the entries.
+    Norm1,
+    /// Euclidean (Frobenius for matrices) norm.
+    Norm2,
+    /// Trace of a square matrix.
+    Tr,
+    /// Determinant.
+    Det,
+    /// Logarithm of the determinant.
+    Logdet,
+    /// Matrix inverse.
+    Inv,
+    /// Vector to diagonal matrix, or matrix to its diagonal as a vector.
+    Diag,
+}
+
+impl Func {
+    /// Every function, for lookup by name.
+    pub const ALL: [Func; 20] = [
+        Func::Exp,
+        Func::Log,
+        Func::Sin,
+        Func::Cos,
+        Func::Tan,
+        Func::Tanh,
+        Func::Sigmoid,
+        Func::Relu,
+        Func::Step,
+        Func::Abs,
+        Func::Sign,
+        Func::Sqrt,
+        Func::Sum,
+        Func::Norm1,
+        Func::Norm2,
+        Func::Tr,
+        Func::Det,
+        Func::Logdet,
+        Func::Inv,
+        Func::Diag,
+    ];
+
+    /// The name used in the input language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Exp => "exp",
+            Func::Log => "log",
+            Func::Sin => "sin",
+            Func::Cos => "cos",
+            Func::Tan => "tan",
+            Func::Tanh => "tanh",
+            Func::Sigmoid => "sigmoid",
+            Func::Relu => "relu",
+            Func::Step => "step",
+            Func::Abs => "abs",
+            Func::Sign => "sign",
+            Func::Sqrt => "sqrt",
+            Func::Sum => "sum",
+            Func::Norm1 => "norm1",
+            Func::Norm2 => "norm2",
+            Func::Tr => "tr",
+            Func::Det => "det",
+            Func::Logdet => "logdet",
+            Func::Inv => "inv",
+            Func::Diag => "diag",
+        }
+    }
+
+    /// The function of a given name.
+    pub fn from_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Whether the function applies entry by entry.
+    pub fn is_elementwise(self) -> bool {
+        matches!(
+            self,
+            Func::Exp
+                | Func::Log
+                | Func::Sin
+                | Func::Cos
+                | Func::Tan
+                | Func::Tanh
+                | Func::Sigmoid
+                | Func::Relu
+                | Func::Step
+                | Func::Abs
+                | Func::Sign
+                | Func::Sqrt
+        )
+    }
+
+    /// The shape of the result for an argument of the given shape.
+    pub fn result_shape(self, arg: Shape) -> Shape {
+        match self {
+            Func::Sum | Func::Norm1 | Func::Norm2 | Func::Tr | Func::Det | Func::Logdet => {
+                Shape::SCALAR
+            }
+            Func::Diag if arg.is_column() => Shape::new(arg.rows, arg.rows),
+            Func::Diag if !arg.is_scalar() => Shape::column(arg.rows),
+            _ => arg,
+        }
+    }
+}
+
+/// Structural properties of a declared matrix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Props {
+    /// Symmetric: A' = A.
+    pub sym: bool,
+    /// Symmetric positive definite.
+    pub spd: bool,
+    /// Diagonal.
+    pub diag: bool,
+}
+
+impl Props {
+    /// Whether the value equals its transpose.
+    pub fn symmetric(self) -> bool {
+        self.sym || self.spd || self.diag
+    }
+}
+
+/// The operator at a node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    /// An exact rational scalar.
+    Num(BigRational),
+    /// A declared or default-named variable.
+    Var(Symbol, Props),
+    /// The differential `dX` of the variable `X`.
+    Dvar(Symbol),
+    /// The identity matrix of the node's shape.
+    Eye,
+    /// The all-ones array of the node's shape.
+    Ones,
+    /// The zero array of the node's shape.
+    Zero,
+    /// Negation.
+    Neg,
+    /// Sum (a scalar broadcasts).
+    Add,
+    /// Difference (a scalar broadcasts).
+    Sub,
+    /// Matrix product, or scaling when one side is a scalar.
+    Mul,
+    /// Division by a scalar.
+    Div,
+    /// Scalar power, or integer power of a square matrix.
+    Pow,
+    /// Transpose.
+    T,
+    /// Elementwise product (a scalar broadcasts).
+    Had,
+    /// Elementwise quotient (a scalar broadcasts).
+    HDiv,
+    /// Elementwise power.
+    HPow,
+    /// A function of the language.
+    Call(Func),
+}
+
+/// A node of a typed expression: an operator, its arguments and the shape of its value.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Node {
+    /// The operator.
+    pub op: Op,
+    /// The arguments, in order.
+    pub args: Vec<Expr>,
+    /// The shape of the value.
+    pub shape: Shape,
+}
+
+/// A shared, immutable typed expression.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Expr(pub Arc<Node>);
+
+impl std::ops::Deref for Expr {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        &self.0
+    }
+}
+
+impl Expr {
+    /// A node with the given operator, arguments and shape, taken as given.
+    pub fn node(op: Op, args: Vec<Expr>, shape: Shape) -> Expr {
+        Expr(Arc::new(Node { op, args, shape }))
+    }
+
+    /// A leaf.
+    pub fn leaf(op: Op, shape: Shape) -> Expr {
+        Expr::node(op, Vec::new(), shape)
+    }
+
+    /// A rational scalar.
+    pub fn num(value: BigRational) -> Expr {
+        Expr::leaf(Op::Num(value), Shape::SCALAR)
+    }
+
+    /// An integer scalar.
+    pub fn int(value: i64) -> Expr {
+        Expr::num(BigRational::from_integer(value.into()))
+    }
+
+    /// The zero of a shape.
+    pub fn zero(shape: Shape) -> Expr {
+        if shape.is_scalar() {
+            Expr::int(0)
+        } else {
+            Expr::leaf(Op::Zero, shape)
+        }
+    }
+
+    /// The identity matrix of size `n`.
+    pub fn eye(n: Dim) -> Expr {
+        if n.is_one() {
+            Expr::int(1)
+        } else {
+            Expr::leaf(Op::Eye, Shape::new(n, n))
+        }
+    }
+
+    /// The all-ones array of a shape.
+    pub fn ones(shape: Shape) -> Expr {
+        if shape.is_scalar() {
+            Expr::int(1)
+        } else {
+            Expr::leaf(Op::Ones, shape)
+        }
+    }
+
+    /// The first argument.
+    pub fn a(&self) -> &Expr {
+        &self.args[0]
+    }
+
+    /// The second argument.
+    pub fn b(&self) -> &Expr {
+        &self.args[1]
+    }
+
+    /// The rational value, if this is a number.
+    pub fn as_num(&self) -> Option<&BigRational> {
+        match &self.op {
+            Op::Num(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the zero of its shape.
+    pub fn is_zero(&self) -> bool {
+        self.op == Op::Zero || self.as_num().is_some_and(|n| *n == BigRational::from_integer(0.into()))
+    }
+
+    /// Whether this is the scalar 1.
+    pub fn is_one(&self) -> bool {
+        self.as_num().is_some_and(|n| *n == BigRational::from_integer(1.into()))
+    }
+
+    /// Whether any node satisfies `pred`.
+    pub fn any(&self, pred: &impl Fn(&Expr) -> bool) -> bool {
+        pred(self) || self.args.iter().any(|a| a.any(pred))
+    }
+
+    /// Whether the expression mentions the variable `x` (or its differential).
+    pub fn depends_on(&self, x: Symbol) -> bool {
+        self.any(&|e| matches!(e.op, Op::Var(v, _) | Op::Dvar(v) if v == x))
+    }
+
+    /// Whether the expression contains a differential `dX`.
+    pub fn has_dvar(&self) -> bool {
+        self.any(&|e| matches!(e.op, Op::Dvar(_)))
+    }
+
+    /// Whether the value is known to equal its own transpose.
+    pub fn is_symmetric(&self) -> bool {
+        if self.shape.is_scalar() {
+            return true;
+        }
+        if !self.shape.is_square() {
+            return false;
+        }
+        match &self.op {
+            Op::Var(_, props) => props.symmetric(),
+            Op::Eye | Op::Zero | Op::Ones => true,
+            Op::Add | Op::Sub => {
+                (self.a().is_symmetric() && self.b().is_symmetric())
+                    || (self.op == Op::Add && is_transpose_of(self.a(), self.b()))
+            }
+            Op::Neg | Op::Call(Func::Inv) => self.a().is_symmetric(),
+            Op::Call(Func::Diag) => self.a().shape.is_column(),
+            Op::Call(f) if f.is_elementwise() => self.a().is_symmetric(),
+            Op::Mul if self.a().shape.is_scalar() => self.b().is_symmetric(),
+            Op::Mul if self.b().shape.is_scalar() => self.a().is_symmetric(),
+            Op::Mul => is_transpose_of(self.a(), self.b()),
+            Op::Div => self.a().is_symmetric(),
+            Op::Had | Op::HDiv => self.a().is_symmetric() && self.b().is_symmetric(),
+            Op::Pow | Op::HPow => self.a().is_symmetric(),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `b` is syntactically the transpose of `a`.
+fn is_transpose_of(a: &Expr, b: &Expr) -> bool {
+    (b.op == Op::T && b.a() == a) || (a.op == Op::T && a.a() == b)
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::print::to_text(self))
+    }
+}

@@ -1,0 +1,551 @@
+//! Shape inference: turns the syntax tree into a typed [`Expr`], unifying symbolic dimensions
+//! across the whole input, applying the default names (a–g scalars, h–z vectors, A–Z matrices)
+//! and checking every operation's shapes.
+
+use crate::build;
+use crate::error::{Error, Result, Span};
+use crate::expr::{Expr, Func, Op, Props};
+use crate::parse::{BinOp, DimSyntax, Program, Syntax, SyntaxKind};
+use crate::shape::{Dim, Shape};
+use egg::Symbol;
+use num_traits::Signed;
+use std::collections::{BTreeMap, HashMap};
+
+/// A variable of the input with its shape and properties.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variable {
+    /// Its name.
+    pub name: Symbol,
+    /// Its shape.
+    pub shape: Shape,
+    /// Its declared properties.
+    pub props: Props,
+}
+
+/// The typed input: the expression and what it is built from.
+#[derive(Clone, Debug)]
+pub struct Typed {
+    /// The expression, with definitions substituted.
+    pub expr: Expr,
+    /// Every variable, declared or used, in order of first appearance.
+    pub variables: Vec<Variable>,
+    /// Names given to definitions (they are not variables).
+    pub definitions: Vec<String>,
+}
+
+impl Typed {
+    /// The variable of a given name.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name.as_str() == name)
+    }
+
+    /// Every symbolic dimension, sorted.
+    pub fn dims(&self) -> Vec<Symbol> {
+        let mut dims: Vec<Symbol> = (self.variables.iter())
+            .flat_map(|v| [v.shape.rows, v.shape.cols])
+            .filter_map(|d| match d {
+                Dim::Sym(s) => Some(s),
+                Dim::Lit(_) => None,
+            })
+            .collect();
+        dims.sort_by_key(|s| s.as_str().to_string());
+        dims.dedup();
+        dims
+    }
+}
+
+/// A dimension during unification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UDim {
+    Known(Dim),
+    Var(usize),
+}
+
+type UShape = (UDim, UDim);
+
+const SCALAR: UShape = (UDim::Known(Dim::ONE), UDim::Known(Dim::ONE));
+
+/// Infers the shapes of a parsed input.
+pub fn infer(program: &Program, src: &str) -> Result<Typed> {
+    let mut cx = Inference { src, ..Default::default() };
+    for decl in &program.decls {
+        cx.declare(decl)?;
+    }
+    let mut values = Vec::new();
+    for def in &program.defs {
+        if cx.vars.contains_key(&def.name) || cx.defs.contains_key(&def.name) {
+            return Err(Error::Syntax {
+                message: format!("`{}` is defined twice", def.name),
+                span: def.span,
+                hint: "give each definition its own name".into(),
+            });
+        }
+        let shape = cx.shape(&def.value)?;
+        cx.defs.insert(def.name.clone(), shape);
+        values.push(def);
+    }
+    let Some(body) = &program.body else {
+        return Err(Error::Syntax {
+            message: "there is no expression to differentiate".into(),
+            span: Span::new(src.len(), src.len() + 1),
+            hint: "end the input with an expression, as in `x: R^n; x'*x`".into(),
+        });
+    };
+    cx.shape(body)?;
+    cx.finish(values, body)
+}
+
+#[derive(Default)]
+struct Inference<'s> {
+    src: &'s str,
+    parent: Vec<usize>,
+    bound: Vec<Option<Dim>>,
+    vars: HashMap<String, (UShape, Props)>,
+    order: Vec<String>,
+    defs: HashMap<String, UShape>,
+    /// The shapes of `eye`, `ones` and `zeros` calls, by span.
+    constants: HashMap<(usize, usize), UShape>,
+}
+
+impl Inference<'_> {
+    fn fresh(&mut self) -> UDim {
+        self.parent.push(self.parent.len());
+        self.bound.push(None);
+        UDim::Var(self.parent.len() - 1)
+    }
+
+    fn root(&mut self, v: usize) -> usize {
+        let p = self.parent[v];
+        if p == v {
+            return v;
+        }
+        let r = self.root(p);
+        self.parent[v] = r;
+        r
+    }
+
+    fn resolve(&mut self, d: UDim) -> UDim {
+        match d {
+            UDim::Known(_) => d,
+            UDim::Var(v) => {
+                let r = self.root(v);
+                self.bound[r].map_or(UDim::Var(r), UDim::Known)
+            }
+        }
+    }
+
+    fn is_scalar(&mut self, s: UShape) -> bool {
+        self.resolve(s.0) == UDim::Known(Dim::ONE) && self.resolve(s.1) == UDim::Known(Dim::ONE)
+    }
+
+    /// Makes two dimensions equal; false when they are different known sizes.
+    fn unify_dim(&mut self, a: UDim, b: UDim) -> bool {
+        match (self.resolve(a), self.resolve(b)) {
+            (x, y) if x == y => true,
+            (UDim::Var(x), UDim::Var(y)) => {
+                self.parent[x] = y;
+                true
+            }
+            (UDim::Var(x), UDim::Known(d)) | (UDim::Known(d), UDim::Var(x)) => {
+                self.bound[x] = Some(d);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn declare(&mut self, decl: &crate::parse::Decl) -> Result<()> {
+        let dim = |d: &DimSyntax| match d {
+            DimSyntax::Lit(n) => UDim::Known(Dim::Lit(*n)),
+            DimSyntax::Name(s) => UDim::Known(Dim::Sym(Symbol::from(s.as_str()))),
+        };
+        let shape = (dim(&decl.dims.0), dim(&decl.dims.1));
+        let mut props = Props::default();
+        for (prop, span) in &decl.props {
+            if shape.0 != shape.1 {
+                return Err(Error::Shape {
+                    message: format!("`{}` is declared {prop} but is not square", decl.name),
+                    span: *span,
+                    hint: format!("declare it as R^(n x n) {prop}"),
+                });
+            }
+            match prop.as_str() {
+                "sym" => props.sym = true,
+                "spd" => props.spd = true,
+                _ => props.diag = true,
+            }
+        }
+        if self.vars.insert(decl.name.clone(), (shape, props)).is_some() {
+            return Err(Error::Syntax {
+                message: format!("`{}` is declared twice", decl.name),
+                span: decl.span,
+                hint: "declare each name once".into(),
+            });
+        }
+        self.order.push(decl.name.clone());
+        Ok(())
+    }
+
+    /// The shape of a name used without declaration, by matrixcalculus.org's convention.
+    fn default_shape(&mut self, name: &str) -> UShape {
+        let first = name.chars().next().unwrap_or('a');
+        if first.is_uppercase() {
+            (self.fresh(), self.fresh())
+        } else if ('a'..='g').contains(&first) || !first.is_ascii_alphabetic() {
+            SCALAR
+        } else {
+            (self.fresh(), UDim::Known(Dim::ONE))
+        }
+    }
+
+    fn show(&mut self, s: UShape) -> String {
+        let d = |cx: &mut Self, d: UDim| match cx.resolve(d) {
+            UDim::Known(d) => d.to_string(),
+            UDim::Var(v) => format!("?{v}"),
+        };
+        let (r, c) = (d(self, s.0), d(self, s.1));
+        match (r.as_str(), c.as_str()) {
+            ("1", "1") => "R".into(),
+            (_, "1") => format!("R^{r}"),
+            _ => format!("R^({r} x {c})"),
+        }
+    }
+
+    fn text(&self, span: Span) -> &str {
+        self.src.get(span.start..span.end).unwrap_or("?")
+    }
+
+    fn mismatch(&mut self, e: &Syntax, a: (&Syntax, UShape), b: (&Syntax, UShape), hint: String) -> Error {
+        let (sa, sb) = (self.show(a.1), self.show(b.1));
+        Error::Shape {
+            message: format!("`{}` is {sa} but `{}` is {sb}", self.text(a.0.span), self.text(b.0.span)),
+            span: e.span,
+            hint,
+        }
+    }
+
+    fn shape(&mut self, e: &Syntax) -> Result<UShape> {
+        match &e.kind {
+            SyntaxKind::Num(_) => Ok(SCALAR),
+            SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),
+            SyntaxKind::Name(name) => Ok(self.name(name, e.span)?),
+            SyntaxKind::Neg(a) => self.shape(a),
+            SyntaxKind::T(a) => self.shape(a).map(|(r, c)| (c, r)),
+            SyntaxKind::Bin(op, a, b) => {
+                let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+                self.binary(e, *op, (a, sa), (b, sb))
+            }
+            SyntaxKind::Call(name, name_span, args) => self.call(e, name, *name_span, args),
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Result<UShape> {
+        if let Some(s) = self.defs.get(name) {
+            return Ok(*s);
+        }
+        if let Some((s, _)) = self.vars.get(name) {
+            return Ok(*s);
+        }
+        if Func::from_name(name).is_some() || ["eye", "ones", "zeros"].contains(&name) {
+            return Err(Error::Syntax {
+                message: format!("`{name}` is a function"),
+                span,
+                hint: format!("call it with an argument: {name}(...)"),
+            });
+        }
+        let shape = self.default_shape(name);
+        self.vars.insert(name.to_string(), (shape, Props::default()));
+        self.order.push(name.to_string());
+        Ok(shape)
+    }
+
+    fn binary(&mut self, e: &Syntax, op: BinOp, a: (&Syntax, UShape), b: (&Syntax, UShape)) -> Result<UShape> {
+        let (sa, sb) = (a.1, b.1);
+        let (a_scalar, b_scalar) = (self.is_scalar(sa), self.is_scalar(sb));
+        match op {
+            BinOp::Add | BinOp::Sub | BinOp::Had | BinOp::HDiv | BinOp::HPow => {
+                if b_scalar {
+                    return Ok(sa);
+                }
+                if a_scalar {
+                    return Ok(sb);
+                }
+                if self.unify_dim(sa.0, sb.0) && self.unify_dim(sa.1, sb.1) {
+                    return Ok(sa);
+                }
+                let hint = if self.resolve(sa.0) == self.resolve(sb.1) && self.resolve(sa.1) == self.resolve(sb.0) {
+                    format!("did you mean `({})'`?", self.text(b.0.span))
+                } else {
+                    "both sides of an elementwise operation need the same shape (or one a scalar)".into()
+                };
+                Err(self.mismatch(e, a, b, hint))
+            }
+            BinOp::Mul => {
+                if a_scalar {
+                    return Ok(sb);
+                }
+                if b_scalar {
+                    return Ok(sa);
+                }
+                if self.unify_dim(sa.1, sb.0) {
+                    return Ok((sa.0, sb.1));
+                }
+                let (ta, tb) = (self.text(a.0.span).to_string(), self.text(b.0.span).to_string());
+                let hint = if self.resolve(sa.0) == self.resolve(sb.0) {
+                    format!("did you mean `({ta})'*{tb}`?")
+                } else if self.resolve(sa.1) == self.resolve(sb.1) {
+                    format!("did you mean `{ta}*({tb})'`?")
+                } else {
+                    "in a matrix product the columns on the left must match the rows on the right; use .* for an elementwise product".into()
+                };
+                Err(self.mismatch(e, a, b, hint))
+            }
+            BinOp::Div => {
+                if b_scalar {
+                    return Ok(sa);
+                }
+                let sb = self.show(sb);
+                Err(Error::Shape {
+                    message: format!("`/` divides by scalars only, but `{}` is {sb}", self.text(b.0.span)),
+                    span: e.span,
+                    hint: "use ./ for elementwise division, or inv(B) for the inverse".into(),
+                })
+            }
+            BinOp::Pow => {
+                if !b_scalar {
+                    let sb = self.show(sb);
+                    return Err(Error::Shape {
+                        message: format!("the exponent `{}` is {sb}, not a scalar", self.text(b.0.span)),
+                        span: e.span,
+                        hint: "use .^ for an elementwise power".into(),
+                    });
+                }
+                if a_scalar {
+                    return Ok(SCALAR);
+                }
+                if !is_integer_literal(b.0) {
+                    return Err(Error::Shape {
+                        message: format!("`{}` is a matrix; its power needs an integer exponent", self.text(a.0.span)),
+                        span: e.span,
+                        hint: "use .^ for an elementwise power".into(),
+                    });
+                }
+                if !self.unify_dim(sa.0, sa.1) {
+                    let s = self.show(sa);
+                    return Err(Error::Shape {
+                        message: format!("`{}` is {s}, not square, so it has no matrix power", self.text(a.0.span)),
+                        span: e.span,
+                        hint: "use .^ for an elementwise power".into(),
+                    });
+                }
+                Ok(sa)
+            }
+        }
+    }
+
+    fn call(&mut self, e: &Syntax, name: &str, name_span: Span, args: &[Syntax]) -> Result<UShape> {
+        if ["eye", "ones", "zeros"].contains(&name) {
+            let shape = self.constant(e, name, args)?;
+            self.constants.insert((e.span.start, e.span.end), shape);
+            return Ok(shape);
+        }
+        let Some(f) = Func::from_name(name) else {
+            return Err(unknown_function(name, name_span));
+        };
+        if args.len() != 1 {
+            return Err(Error::Syntax {
+                message: format!("`{name}` takes one argument, not {}", args.len()),
+                span: e.span,
+                hint: format!("write {name}(expression)"),
+            });
+        }
+        let s = self.shape(&args[0])?;
+        let square = matches!(f, Func::Tr | Func::Det | Func::Logdet | Func::Inv)
+            || (f == Func::Diag && self.resolve(s.1) != UDim::Known(Dim::ONE));
+        if square && !self.unify_dim(s.0, s.1) {
+            let shown = self.show(s);
+            return Err(Error::Shape {
+                message: format!("{name} needs a square matrix, but `{}` is {shown}", self.text(args[0].span)),
+                span: e.span,
+                hint: "check the shapes of the factors".into(),
+            });
+        }
+        Ok(match f {
+            Func::Sum | Func::Norm1 | Func::Norm2 | Func::Tr | Func::Det | Func::Logdet => SCALAR,
+            Func::Diag if self.is_scalar(s) => SCALAR,
+            Func::Diag if self.resolve(s.1) == UDim::Known(Dim::ONE) => (s.0, s.0),
+            Func::Diag => (s.0, UDim::Known(Dim::ONE)),
+            _ => s,
+        })
+    }
+
+    /// `eye(n)`, `ones(n)`, `ones(m, n)`, `zeros(m, n)`; with no argument the shape is inferred.
+    fn constant(&mut self, e: &Syntax, name: &str, args: &[Syntax]) -> Result<UShape> {
+        let mut dims = Vec::new();
+        for arg in args {
+            dims.push(match &arg.kind {
+                SyntaxKind::Name(n) => UDim::Known(Dim::Sym(Symbol::from(n.as_str()))),
+                SyntaxKind::Num(n) if n.is_integer() && n.is_positive() => {
+                    UDim::Known(Dim::Lit(n.to_integer().try_into().unwrap_or(u64::MAX)))
+                }
+                _ => {
+                    return Err(Error::Syntax {
+                        message: format!("the arguments of {name} are dimensions"),
+                        span: arg.span,
+                        hint: format!("write {name}(n) or {name}(m, n) with names or numbers"),
+                    });
+                }
+            });
+        }
+        match (name, dims.as_slice()) {
+            (_, []) if name == "eye" => {
+                let n = self.fresh();
+                Ok((n, n))
+            }
+            (_, []) => Ok((self.fresh(), self.fresh())),
+            ("eye", [n]) => Ok((*n, *n)),
+            (_, [n]) => Ok((*n, UDim::Known(Dim::ONE))),
+            (_, [m, n]) if name != "eye" => Ok((*m, *n)),
+            _ => Err(Error::Syntax {
+                message: format!("{name} takes {} dimension(s)", if name == "eye" { "one" } else { "one or two" }),
+                span: e.span,
+                hint: format!("write {name}(n)"),
+            }),
+        }
+    }
+
+    /// Names the dimensions left unknown and builds the typed expression.
+    fn finish(mut self, defs: Vec<&crate::parse::Def>, body: &Syntax) -> Result<Typed> {
+        let mut used: Vec<String> = Vec::new();
+        for (s, _) in self.vars.values() {
+            for d in [s.0, s.1] {
+                if let UDim::Known(Dim::Sym(name)) = d {
+                    used.push(name.to_string());
+                }
+            }
+        }
+        let mut names = ["n", "m", "p", "q", "k", "r", "s", "l", "j"]
+            .into_iter()
+            .map(String::from)
+            .chain((1..).map(|i| format!("n{i}")))
+            .filter(|n| !used.contains(n));
+        let mut named: BTreeMap<usize, Dim> = BTreeMap::new();
+        let order = self.order.clone();
+        let mut variables = Vec::new();
+        for name in &order {
+            let ((r, c), props) = self.vars[name];
+            let mut fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
+                UDim::Known(d) => d,
+                UDim::Var(v) => *named.entry(v).or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
+            };
+            let shape = Shape::new(fix(&mut self, r), fix(&mut self, c));
+            variables.push(Variable { name: Symbol::from(name.as_str()), shape, props });
+        }
+        let mut resolved_constants = HashMap::new();
+        for (k, (r, c)) in self.constants.clone() {
+            let fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
+                UDim::Known(d) => Some(d),
+                UDim::Var(v) => named.get(&v).copied(),
+            };
+            match (fix(&mut self, r), fix(&mut self, c)) {
+                (Some(r), Some(c)) => resolved_constants.insert(k, Shape::new(r, c)),
+                _ => {
+                    return Err(Error::Shape {
+                        message: "the size of this constant cannot be inferred".into(),
+                        span: Span::new(k.0, k.1),
+                        hint: "give its dimensions, as in eye(n) or zeros(m, n)".into(),
+                    });
+                }
+            };
+        }
+        let builder = Builder { variables: &variables, constants: &resolved_constants };
+        let mut values: HashMap<String, Expr> = HashMap::new();
+        for def in &defs {
+            let value = builder.build(&def.value, &values);
+            values.insert(def.name.clone(), value);
+        }
+        let expr = builder.build(body, &values);
+        let definitions = defs.iter().map(|d| d.name.clone()).collect();
+        Ok(Typed { expr, variables, definitions })
+    }
+}
+
+fn is_integer_literal(e: &Syntax) -> bool {
+    match &e.kind {
+        SyntaxKind::Num(n) => n.is_integer(),
+        SyntaxKind::Neg(a) => is_integer_literal(a),
+        _ => false,
+    }
+}
+
+/// The error for a function name the language lacks, suggesting the closest known one.
+pub fn unknown_function(name: &str, span: Span) -> Error {
+    let known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).chain(["eye", "ones", "zeros"]).collect();
+    let closest = known.iter().min_by_key(|k| edit_distance(name, k)).filter(|k| edit_distance(name, k) <= 2);
+    let hint = match closest {
+        Some(k) => format!("did you mean `{k}`? The functions are: {}", known.join(", ")),
+        None => format!("the functions are: {}", known.join(", ")),
+    };
+    Error::UnknownFunction { name: name.into(), span, hint }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Builds typed nodes once every shape is known.
+struct Builder<'a> {
+    variables: &'a [Variable],
+    constants: &'a HashMap<(usize, usize), Shape>,
+}
+
+impl Builder<'_> {
+    fn build(&self, e: &Syntax, defs: &HashMap<String, Expr>) -> Expr {
+        let go = |x: &Syntax| self.build(x, defs);
+        match &e.kind {
+            SyntaxKind::Num(n) => Expr::num(n.clone()),
+            SyntaxKind::Name(name) => defs.get(name).cloned().unwrap_or_else(|| {
+                let v = self.variables.iter().find(|v| v.name.as_str() == name).expect("inferred variable");
+                Expr::leaf(Op::Var(v.name, v.props), v.shape)
+            }),
+            SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),
+            SyntaxKind::Neg(a) => build::neg(go(a)),
+            SyntaxKind::T(a) => build::t(go(a)),
+            SyntaxKind::Bin(op, a, b) => {
+                let op = match op {
+                    BinOp::Add => Op::Add,
+                    BinOp::Sub => Op::Sub,
+                    BinOp::Mul => Op::Mul,
+                    BinOp::Div => Op::Div,
+                    BinOp::Pow => Op::Pow,
+                    BinOp::Had => Op::Had,
+                    BinOp::HDiv => Op::HDiv,
+                    BinOp::HPow => Op::HPow,
+                };
+                build::apply(op, vec![go(a), go(b)])
+            }
+            SyntaxKind::Call(name, _, args) => match Func::from_name(name) {
+                Some(f) => build::call(f, go(&args[0])),
+                None => {
+                    let shape = self.constants[&(e.span.start, e.span.end)];
+                    match name.as_str() {
+                        "eye" => Expr::eye(shape.rows),
+                        "ones" => Expr::ones(shape),
+                        _ => Expr::zero(shape),
+                    }
+                }
+            },
+        }
+    }
+}
