@@ -245,3 +245,25 @@ pub fn call(f: Func, a: Expr) -> Expr {
     }
     Expr::node(Op::Call(f), vec![a], shape)
 }
+
+/// Rebuilds `e` with every node for which `replace` answers replaced, bottom-up, sharing kept.
+pub fn substitute(e: &Expr, replace: &impl Fn(&Expr) -> Option<Expr>) -> Expr {
+    fn go(
+        e: &Expr,
+        replace: &impl Fn(&Expr) -> Option<Expr>,
+        memo: &mut std::collections::HashMap<*const crate::expr::Node, Expr>,
+    ) -> Expr {
+        let key = std::sync::Arc::as_ptr(&e.0);
+        if let Some(done) = memo.get(&key) {
+            return done.clone();
+        }
+        let out = match replace(e) {
+            Some(r) => r,
+            None if e.args.is_empty() => e.clone(),
+            None => apply(e.op.clone(), e.args.iter().map(|a| go(a, replace, memo)).collect()),
+        };
+        memo.insert(key, out.clone());
+        out
+    }
+    go(e, replace, &mut std::collections::HashMap::new())
+}

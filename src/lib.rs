@@ -1,10 +1,95 @@
 //! nabla: symbolic matrix calculus.
+//!
+//! ```
+//! let d = nabla::diff("x'*A*x", "x", &nabla::Options::default()).unwrap();
+//! assert_eq!(d.text(), "x'*(A + A')");
+//! ```
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod cli;
+pub mod differentiate;
 pub mod error;
 pub mod expr;
-pub mod parse;
-pub mod shape;
-pub mod print;
+pub mod identify;
 pub mod infer;
+pub mod lang;
+pub mod parse;
+pub mod print;
+pub mod rules;
+pub mod shape;
+pub mod simplify;
+
+pub use error::{Error, Result};
+pub use identify::Layout;
+pub use print::Format;
+
+use egg::Symbol;
+use expr::Expr;
+use infer::Typed;
+
+/// How to differentiate.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The layout of the result.
+    pub layout: Layout,
+}
+
+/// A derivative and what it was taken of.
+#[derive(Clone, Debug)]
+pub struct Derivative {
+    /// The typed input.
+    pub input: Typed,
+    /// The variable.
+    pub wrt: Symbol,
+    /// The derivative, simplified.
+    pub expr: Expr,
+}
+
+impl Derivative {
+    /// The derivative in the input language.
+    pub fn text(&self) -> String {
+        print::print(&self.expr, Format::Text)
+    }
+
+    /// The derivative in a given format.
+    pub fn format(&self, format: Format) -> String {
+        print::print(&self.expr, format)
+    }
+}
+
+/// Parses and types an input.
+pub fn read(input: &str) -> Result<Typed> {
+    let program = parse::parse_program(input)?;
+    infer::infer(&program, input)
+}
+
+/// Differentiates `input` by the variable `wrt`.
+pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
+    let typed = read(input)?;
+    let x = variable(&typed, wrt)?;
+    let df = differentiate::differential(&typed.expr, x.name)?;
+    let raw = identify::identify(&df, typed.expr.shape, x.shape, options.layout)?;
+    let (expr, _) = simplify::simplify(&raw, simplify::Limits::default());
+    Ok(Derivative { wrt: x.name, input: typed, expr })
+}
+
+/// The variable named by `--wrt`, or an error saying why it is not one.
+fn variable<'t>(typed: &'t Typed, wrt: &str) -> Result<&'t infer::Variable> {
+    if let Some(v) = typed.variable(wrt) {
+        return Ok(v);
+    }
+    let names: Vec<&str> = typed.variables.iter().map(|v| v.name.as_str()).collect();
+    let listed = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    if typed.definitions.iter().any(|d| d == wrt) {
+        return Err(Error::Wrt {
+            message: format!("`{wrt}` is a definition, not a variable"),
+            hint: format!("differentiate by a variable it is built from: {listed}"),
+        });
+    }
+    Err(Error::Wrt {
+        message: format!("the variable `{wrt}` does not occur in the input"),
+        hint: format!("the variables are: {listed}"),
+    })
+}
+

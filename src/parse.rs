@@ -1,6 +1,7 @@
 //! The input language, parsed with nom into a syntax tree that keeps the span of every node.
 //!
-//! Precedence, lowest first: `+ -`, then `* / .* ./ ⊙`, then unary `-`, then `^ .^` (right
+//! Precedence, lowest first: `+ -`, then a leading `-` (so `-a*b` is `-(a*b)`), then
+//! `* / .* ./ ⊙`, then a `-` inside a product (`a*-b`), then `^ .^` (right
 //! associative), then postfix transpose `'`, `ᵀ`, `^T`.
 
 use crate::error::{Error, Result, Span};
@@ -346,7 +347,7 @@ impl<'s> Reader<'s> {
     /// `term (('+' | '-') term)*`
     fn sum(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         self.guard(i, depth)?;
-        let (mut rest, mut lhs) = self.term(i, depth)?;
+        let (mut rest, mut lhs) = self.signed(i, depth)?;
         loop {
             let r = skip_ws(rest);
             let op = match r.chars().next() {
@@ -354,10 +355,22 @@ impl<'s> Reader<'s> {
                 Some('-') => BinOp::Sub,
                 _ => return Ok((rest, lhs)),
             };
-            let (r, rhs) = self.required(&r[1..], |r| self.term(r, depth))?;
+            let (r, rhs) = self.required(&r[1..], |r| self.signed(r, depth))?;
             lhs = bin(op, lhs, rhs);
             rest = r;
         }
+    }
+
+    /// `'-' signed | term`: a leading minus negates the whole product, as in `-a*b`.
+    fn signed(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
+        self.guard(i, depth)?;
+        let r = skip_ws(i);
+        if let Some(after) = r.strip_prefix('-') {
+            let (rest, e) = self.required(after, |a| self.signed(a, depth + 1))?;
+            let span = Span::new(self.offset(r), e.span.end);
+            return Ok((rest, Syntax { kind: SyntaxKind::Neg(Box::new(e)), span }));
+        }
+        self.term(i, depth)
     }
 
     /// `unary (('*' | '/' | '.*' | './' | '⊙') unary)*`

@@ -1,3 +1,327 @@
-//! Printers.
-/// x
-pub fn to_text(_e: &crate::expr::Expr) -> String { String::new() }
+//! Printers: the input syntax (parses back), unicode, LaTeX and NumPy, each with parentheses
+//! only where the grammar needs them.
+
+use crate::expr::{Expr, Func, Op};
+use crate::shape::Shape;
+use num_rational::BigRational;
+use num_traits::Signed;
+use std::fmt::Write;
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// The input language: `x'*(A + A')`.
+    Text,
+    /// Mathematical unicode: `xᵀ(A + Aᵀ)`.
+    Unicode,
+    /// LaTeX: `x^\top \left(A + A^\top\right)`.
+    Latex,
+    /// A NumPy expression over 2-D arrays: `x.T @ (A + A.T)`.
+    Numpy,
+}
+
+/// Prints in the input language.
+pub fn to_text(e: &Expr) -> String {
+    print(e, Format::Text)
+}
+
+/// Prints in the given format.
+pub fn print(e: &Expr, format: Format) -> String {
+    let mut out = String::new();
+    write(&mut out, e, format).expect("writing to a String cannot fail");
+    out
+}
+
+/// Writes an expression in the given format.
+pub fn write(out: &mut impl Write, e: &Expr, format: Format) -> std::fmt::Result {
+    Printer { format }.expr(out, e)
+}
+
+/// Binding strength, loosest first.
+const SUM: u8 = 1;
+const NEG: u8 = 2;
+const PRODUCT: u8 = 3;
+const POWER: u8 = 4;
+const POSTFIX: u8 = 5;
+const ATOM: u8 = 6;
+
+fn precedence(e: &Expr, format: Format) -> u8 {
+    match &e.op {
+        Op::Add | Op::Sub => SUM,
+        Op::Neg => NEG,
+        Op::Num(n) if n.is_negative() => NEG,
+        Op::Num(n) if !n.is_integer() && format != Format::Latex => PRODUCT,
+        Op::Mul | Op::Had | Op::HDiv => PRODUCT,
+        Op::Div if format == Format::Latex => ATOM,
+        Op::Div => PRODUCT,
+        Op::Pow | Op::HPow => POWER,
+        Op::Call(Func::Inv) if format == Format::Latex => POSTFIX,
+        Op::T => POSTFIX,
+        _ => ATOM,
+    }
+}
+
+struct Printer {
+    format: Format,
+}
+
+impl Printer {
+    fn expr(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        match &e.op {
+            Op::Num(n) => self.number(out, n),
+            Op::Var(v, _) => self.name(out, v.as_str()),
+            Op::Dvar(v) => {
+                out.write_str("d")?;
+                self.name(out, v.as_str())
+            }
+            Op::Eye | Op::Ones | Op::Zero => self.constant(out, &e.op, e.shape),
+            Op::Neg => {
+                out.write_str("-")?;
+                self.child(out, e.a(), PRODUCT)
+            }
+            Op::Add | Op::Sub => {
+                self.child(out, e.a(), SUM)?;
+                out.write_str(if e.op == Op::Add { " + " } else { " - " })?;
+                self.child(out, e.b(), PRODUCT)
+            }
+            Op::Mul => self.product(out, e),
+            Op::Div => self.division(out, e),
+            Op::Had | Op::HDiv => {
+                let sym = match (self.format, &e.op) {
+                    (Format::Text, Op::Had) => ".*",
+                    (Format::Text, _) => "./",
+                    (Format::Unicode, Op::Had) => " ⊙ ",
+                    (Format::Unicode, _) => " ⊘ ",
+                    (Format::Latex, Op::Had) => " \\odot ",
+                    (Format::Latex, _) => " \\oslash ",
+                    (Format::Numpy, Op::Had) => " * ",
+                    (Format::Numpy, _) => " / ",
+                };
+                self.child(out, e.a(), PRODUCT)?;
+                out.write_str(sym)?;
+                self.child(out, e.b(), POWER)
+            }
+            Op::Pow | Op::HPow => self.power(out, e),
+            Op::T => {
+                self.child(out, e.a(), POSTFIX)?;
+                out.write_str(match self.format {
+                    Format::Text => "'",
+                    Format::Unicode => "ᵀ",
+                    Format::Latex => "^\\top",
+                    Format::Numpy => ".T",
+                })
+            }
+            Op::Call(f) => self.call(out, *f, e.a()),
+        }
+    }
+
+    /// Writes `e`, in parentheses when it binds more loosely than `min`.
+    fn child(&self, out: &mut impl Write, e: &Expr, min: u8) -> std::fmt::Result {
+        if precedence(e, self.format) >= min {
+            return self.expr(out, e);
+        }
+        let (open, close) = if self.format == Format::Latex { ("\\left(", "\\right)") } else { ("(", ")") };
+        out.write_str(open)?;
+        self.expr(out, e)?;
+        out.write_str(close)
+    }
+
+    fn number(&self, out: &mut impl Write, n: &BigRational) -> std::fmt::Result {
+        if n.is_integer() {
+            return write!(out, "{}", n.numer());
+        }
+        let sign = if n.is_negative() { "-" } else { "" };
+        let (p, q) = (n.numer().abs(), n.denom());
+        match self.format {
+            Format::Latex => write!(out, "{sign}\\frac{{{p}}}{{{q}}}"),
+            _ => write!(out, "{sign}{p}/{q}"),
+        }
+    }
+
+    fn name(&self, out: &mut impl Write, name: &str) -> std::fmt::Result {
+        if self.format != Format::Latex {
+            return out.write_str(name);
+        }
+        let (base, sub) = match name.split_once('_') {
+            Some((b, s)) => (b, s),
+            None => {
+                let cut = name.trim_end_matches(|c: char| c.is_ascii_digit()).len().max(1);
+                name.split_at(cut)
+            }
+        };
+        const GREEK: [&str; 20] = [
+            "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "kappa", "lambda", "mu", "nu",
+            "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "omega",
+        ];
+        if GREEK.contains(&base) || GREEK.contains(&base.to_lowercase().as_str()) {
+            write!(out, "\\{base}")?;
+        } else if base.chars().count() > 1 {
+            write!(out, "\\mathrm{{{base}}}")?;
+        } else {
+            out.write_str(base)?;
+        }
+        if !sub.is_empty() {
+            write!(out, "_{{{sub}}}")?;
+        }
+        Ok(())
+    }
+
+    fn constant(&self, out: &mut impl Write, op: &Op, shape: Shape) -> std::fmt::Result {
+        let (r, c) = (shape.rows, shape.cols);
+        match (self.format, op) {
+            (Format::Latex, Op::Eye) => out.write_str("I"),
+            (Format::Latex, Op::Ones) => out.write_str("\\mathbf{1}"),
+            (Format::Latex, _) => out.write_str("0"),
+            (Format::Unicode, Op::Eye) => out.write_str("I"),
+            (Format::Unicode, Op::Ones) => out.write_str("𝟏"),
+            (Format::Unicode, _) => out.write_str("0"),
+            (Format::Numpy, Op::Eye) => write!(out, "np.eye({r})"),
+            (Format::Numpy, Op::Ones) => write!(out, "np.ones(({r}, {c}))"),
+            (Format::Numpy, _) => write!(out, "np.zeros(({r}, {c}))"),
+            (Format::Text, Op::Eye) => write!(out, "eye({r})"),
+            (Format::Text, _) => {
+                let name = if *op == Op::Ones { "ones" } else { "zeros" };
+                if shape.cols.is_one() { write!(out, "{name}({r})") } else { write!(out, "{name}({r}, {c})") }
+            }
+        }
+    }
+
+    fn product(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        let (a, b) = (e.a(), e.b());
+        self.child(out, a, PRODUCT)?;
+        let scaling = a.shape.is_scalar() || b.shape.is_scalar();
+        match self.format {
+            Format::Text => out.write_str("*")?,
+            Format::Numpy => out.write_str(if scaling { " * " } else { " @ " })?,
+            Format::Latex => out.write_str(" ")?,
+            Format::Unicode => {
+                let left_digit = matches!(a.op, Op::Num(_));
+                let right_digit = matches!(b.op, Op::Num(_));
+                let atomic = |x: &Expr| matches!(x.op, Op::Var(..)) && x.to_string().chars().count() == 1;
+                let glued = (atomic(a) || left_digit || matches!(a.op, Op::T)) && precedence(b, self.format) >= POWER
+                    && !right_digit
+                    && (matches!(b.op, Op::Var(..) | Op::T | Op::Eye | Op::Ones) || precedence(b, self.format) < PRODUCT);
+                out.write_str(if glued || precedence(b, self.format) < PRODUCT { "" } else { "·" })?;
+            }
+        }
+        self.child(out, b, POWER)
+    }
+
+    fn division(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        if self.format == Format::Latex {
+            out.write_str("\\frac{")?;
+            self.expr(out, e.a())?;
+            out.write_str("}{")?;
+            self.expr(out, e.b())?;
+            return out.write_str("}");
+        }
+        self.child(out, e.a(), PRODUCT)?;
+        out.write_str(if self.format == Format::Text { "/" } else { " / " })?;
+        self.child(out, e.b(), POWER)
+    }
+
+    fn power(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        let (base, exponent) = (e.a(), e.b());
+        let matrix = e.op == Op::Pow && !base.shape.is_scalar();
+        if self.format == Format::Numpy && matrix {
+            out.write_str("np.linalg.matrix_power(")?;
+            self.expr(out, base)?;
+            out.write_str(", ")?;
+            self.expr(out, exponent)?;
+            return out.write_str(")");
+        }
+        self.child(out, base, POSTFIX)?;
+        match self.format {
+            Format::Latex => {
+                out.write_str(if e.op == Op::HPow { "^{\\circ " } else { "^{" })?;
+                self.expr(out, exponent)?;
+                out.write_str("}")
+            }
+            _ => {
+                out.write_str(match (self.format, &e.op) {
+                    (Format::Numpy, _) => "**",
+                    (Format::Text, Op::HPow) => ".^",
+                    (Format::Unicode, Op::HPow) => "^∘",
+                    _ => "^",
+                })?;
+                self.child(out, exponent, POSTFIX)
+            }
+        }
+    }
+
+    fn call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
+        match self.format {
+            Format::Text => self.wrapped(out, f.name(), a, "(", ")"),
+            Format::Unicode => self.unicode_call(out, f, a),
+            Format::Latex => self.latex_call(out, f, a),
+            Format::Numpy => self.numpy_call(out, f, a),
+        }
+    }
+
+    fn wrapped(&self, out: &mut impl Write, before: &str, a: &Expr, open: &str, close: &str) -> std::fmt::Result {
+        out.write_str(before)?;
+        out.write_str(open)?;
+        self.expr(out, a)?;
+        out.write_str(close)
+    }
+
+    fn unicode_call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
+        match f {
+            Func::Inv => {
+                self.child(out, a, ATOM)?;
+                out.write_str("⁻¹")
+            }
+            Func::Norm1 => self.wrapped(out, "", a, "‖", "‖₁"),
+            Func::Norm2 => self.wrapped(out, "", a, "‖", "‖"),
+            Func::Abs => self.wrapped(out, "", a, "|", "|"),
+            Func::Sqrt => self.wrapped(out, "√", a, "(", ")"),
+            Func::Sigmoid => self.wrapped(out, "σ", a, "(", ")"),
+            Func::Logdet => self.wrapped(out, "log det", a, "(", ")"),
+            _ => self.wrapped(out, f.name(), a, "(", ")"),
+        }
+    }
+
+    fn latex_call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
+        let named = |name: &str| format!("\\operatorname{{{name}}}");
+        let before = match f {
+            Func::Inv => {
+                self.child(out, a, ATOM)?;
+                return out.write_str("^{-1}");
+            }
+            Func::Norm1 => return self.wrapped(out, "", a, "\\left\\|", "\\right\\|_1"),
+            Func::Norm2 => return self.wrapped(out, "", a, "\\left\\|", "\\right\\|_2"),
+            Func::Abs => return self.wrapped(out, "", a, "\\left|", "\\right|"),
+            Func::Sqrt => return self.wrapped(out, "\\sqrt", a, "{", "}"),
+            Func::Exp | Func::Log | Func::Sin | Func::Cos | Func::Tan | Func::Tanh | Func::Det => {
+                format!("\\{}", f.name())
+            }
+            Func::Logdet => "\\log\\det".into(),
+            Func::Sigmoid => "\\sigma".into(),
+            Func::Tr => named("tr"),
+            _ => named(f.name()),
+        };
+        self.wrapped(out, &before, a, "\\left(", "\\right)")
+    }
+
+    fn numpy_call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
+        let (before, after) = match f {
+            Func::Sigmoid => ("1 / (1 + np.exp(-(", ")))"),
+            Func::Relu => ("np.maximum(", ", 0)"),
+            Func::Step => ("np.heaviside(", ", 0.5)"),
+            Func::Norm1 => ("np.sum(np.abs(", "))"),
+            Func::Norm2 => ("np.linalg.norm(", ")"),
+            Func::Tr => ("np.trace(", ")"),
+            Func::Det => ("np.linalg.det(", ")"),
+            Func::Logdet => ("np.linalg.slogdet(", ")[1]"),
+            Func::Inv => ("np.linalg.inv(", ")"),
+            Func::Diag if a.shape.is_column() => ("np.diagflat(", ")"),
+            Func::Diag => ("np.diag(", ").reshape(-1, 1)"),
+            _ => {
+                write!(out, "np.{}(", f.name())?;
+                self.expr(out, a)?;
+                return out.write_str(")");
+            }
+        };
+        self.wrapped(out, before, a, "", after)
+    }
+}

@@ -1,0 +1,335 @@
+//! Identification: from the differential dF (linear in dX) to the derivative's coefficient.
+//!
+//! - scalar f: reverse accumulation of adjoints over dF gives G with df = ⟨G, dX⟩, the gradient
+//!   shaped like X (denominator layout); numerator layout is Gᵀ.
+//! - scalar X: dF = D dX, so D is dF at dX = 1.
+//! - vector f, vector x: forward identification writes dF = J dx term by term.
+
+use crate::build::{self, add, call, had, mul, neg, sub, t};
+use crate::error::{Error, Result};
+use crate::expr::{Expr, Func, Node, Op};
+use crate::shape::Shape;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The layout of the derivative.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// f's shape first, the variable's transposed: d(x'Ax)/dx = x'(A + A').
+    #[default]
+    Numerator,
+    /// The transpose: gradients shaped like the variable.
+    Denominator,
+}
+
+/// The derivative of f (of shape `f`) by X (of shape `x`) from the differential `df`.
+pub fn identify(df: &Expr, f: Shape, x: Shape, layout: Layout) -> Result<Expr> {
+    let numerator = if f.is_scalar() {
+        t(gradient(df))
+    } else if x.is_scalar() {
+        at_unit(df)
+    } else if f.cols.is_one() && x.cols.is_one() {
+        jacobian(df, x)?
+    } else if f.rows.is_one() && x.cols.is_one() {
+        jacobian(&t(df.clone()), x)?
+    } else {
+        return Err(unsupported(f, x));
+    };
+    let keep_shape = x.is_scalar() && !f.is_scalar() && !f.is_column() && !f.is_row();
+    Ok(match layout {
+        Layout::Denominator if !keep_shape => t(numerator),
+        _ => numerator,
+    })
+}
+
+fn unsupported(f: Shape, x: Shape) -> Error {
+    Error::Unsupported {
+        message: format!("the derivative of a {} ({f}) by a {} ({x}) is a tensor of order 3 or 4", f.kind(), x.kind()),
+        hint: "differentiate a scalar of it instead, such as sum(...), tr(...) or u'*F*v, or one entry at a time"
+            .into(),
+    }
+}
+
+/// dF with dX replaced by 1: the derivative by a scalar.
+fn at_unit(df: &Expr) -> Expr {
+    build::substitute(df, &|e| matches!(e.op, Op::Dvar(_)).then(|| Expr::int(1)))
+}
+
+/// The adjoint G of a scalar differential: df = ⟨G, dX⟩ = tr(Gᵀ dX).
+fn gradient(df: &Expr) -> Expr {
+    let order = linear_nodes(df);
+    let mut seeds: HashMap<*const Node, Expr> = HashMap::new();
+    seeds.insert(Arc::as_ptr(&df.0), Expr::int(1));
+    let mut total: Option<Expr> = None;
+    for node in order.iter().rev() {
+        let Some(seed) = seeds.remove(&Arc::as_ptr(&node.0)) else { continue };
+        if let Op::Dvar(_) = node.op {
+            total = Some(match total {
+                Some(g) => add(g, seed),
+                None => seed,
+            });
+            continue;
+        }
+        for (child, adjoint) in adjoints(node, &seed) {
+            let key = Arc::as_ptr(&child.0);
+            let sum = match seeds.remove(&key) {
+                Some(s) => add(s, adjoint),
+                None => adjoint,
+            };
+            seeds.insert(key, sum);
+        }
+    }
+    total.unwrap_or_else(|| Expr::int(0))
+}
+
+/// The nodes that contain dX, children before parents.
+fn linear_nodes(root: &Expr) -> Vec<Expr> {
+    fn visit(e: &Expr, seen: &mut HashMap<*const Node, bool>, order: &mut Vec<Expr>) -> bool {
+        let key = Arc::as_ptr(&e.0);
+        if let Some(&linear) = seen.get(&key) {
+            return linear;
+        }
+        let mut linear = matches!(e.op, Op::Dvar(_));
+        for a in &e.args {
+            linear |= visit(a, seen, order);
+        }
+        seen.insert(key, linear);
+        if linear {
+            order.push(e.clone());
+        }
+        linear
+    }
+    let mut order = Vec::new();
+    visit(root, &mut HashMap::new(), &mut order);
+    order
+}
+
+/// ⟨a, s⟩ for arrays of one shape: aᵀs for columns, a sᵀ for rows, tr(aᵀ s) for matrices.
+fn inner(a: &Expr, s: &Expr) -> Expr {
+    if a.shape.is_scalar() {
+        mul(a.clone(), s.clone())
+    } else if a.shape.cols.is_one() {
+        mul(t(a.clone()), s.clone())
+    } else if a.shape.rows.is_one() {
+        mul(a.clone(), t(s.clone()))
+    } else {
+        call(Func::Tr, mul(t(a.clone()), s.clone()))
+    }
+}
+
+/// Sums the broadcast entries back when a scalar operand met an array.
+fn unbroadcast(operand: &Expr, adjoint: Expr) -> Expr {
+    if operand.shape.is_scalar() && !adjoint.shape.is_scalar() { call(Func::Sum, adjoint) } else { adjoint }
+}
+
+/// The adjoint contributions of `node`'s arguments, given the adjoint `s` of `node`.
+fn adjoints(node: &Expr, s: &Expr) -> Vec<(Expr, Expr)> {
+    let args = &node.args;
+    let lin = |i: usize| args[i].any(&|e| matches!(e.op, Op::Dvar(_)));
+    let mut out = Vec::new();
+    let mut push = |i: usize, adjoint: Expr| {
+        if lin(i) {
+            out.push((args[i].clone(), unbroadcast(&args[i], adjoint)));
+        }
+    };
+    match node.op {
+        Op::Neg => push(0, neg(s.clone())),
+        Op::Add => {
+            push(0, s.clone());
+            push(1, s.clone());
+        }
+        Op::Sub => {
+            push(0, s.clone());
+            push(1, neg(s.clone()));
+        }
+        Op::Mul => {
+            let (a, b) = (&args[0], &args[1]);
+            if a.shape.is_scalar() && !b.shape.is_scalar() {
+                push(0, inner(b, s));
+                push(1, mul(a.clone(), s.clone()));
+            } else if b.shape.is_scalar() && !a.shape.is_scalar() {
+                push(0, mul(b.clone(), s.clone()));
+                push(1, inner(a, s));
+            } else {
+                push(0, mul(s.clone(), t(b.clone())));
+                push(1, mul(t(a.clone()), s.clone()));
+            }
+        }
+        Op::Div => push(0, build::div(s.clone(), args[1].clone())),
+        Op::T => push(0, t(s.clone())),
+        Op::Had => {
+            push(0, had(s.clone(), args[1].clone()));
+            push(1, had(args[0].clone(), s.clone()));
+        }
+        Op::HDiv => push(0, build::hdiv(s.clone(), args[1].clone())),
+        Op::Call(Func::Sum) => push(0, mul(s.clone(), Expr::ones(args[0].shape))),
+        Op::Call(Func::Tr) => push(0, mul(s.clone(), Expr::eye(args[0].shape.rows))),
+        Op::Call(Func::Diag) => push(0, call(Func::Diag, s.clone())),
+        _ => unreachable!("{:?} is not linear, so it cannot hold a differential", node.op),
+    }
+    out
+}
+
+/// J with dF = J dx, for a column (or scalar) differential `df` and a column variable of shape `x`.
+fn jacobian(df: &Expr, x: Shape) -> Result<Expr> {
+    Forward { x, memo: HashMap::new() }.jac(df)
+}
+
+struct Forward {
+    x: Shape,
+    memo: HashMap<*const Node, Expr>,
+}
+
+impl Forward {
+    fn jac(&mut self, e: &Expr) -> Result<Expr> {
+        let key = Arc::as_ptr(&e.0);
+        if let Some(j) = self.memo.get(&key) {
+            return Ok(j.clone());
+        }
+        let j = self.jac_uncached(e)?;
+        self.memo.insert(key, j.clone());
+        Ok(j)
+    }
+
+    fn linear(e: &Expr) -> bool {
+        e.has_dvar()
+    }
+
+    fn jac_uncached(&mut self, e: &Expr) -> Result<Expr> {
+        if !Self::linear(e) {
+            return Ok(Expr::zero(Shape::new(e.shape.rows, self.x.rows)));
+        }
+        if !(e.shape.cols.is_one()) {
+            return Err(self.stuck(e));
+        }
+        let args = &e.args;
+        let ones_for = |scalar: &Expr| {
+            // A scalar term broadcast over a column contributes 1·(its row).
+            if scalar.shape.is_scalar() && !e.shape.is_scalar() { Some(Expr::ones(e.shape)) } else { None }
+        };
+        Ok(match e.op {
+            Op::Dvar(_) => Expr::eye(self.x.rows),
+            Op::Neg => neg(self.jac(&args[0])?),
+            Op::Add | Op::Sub => {
+                let mut parts = Vec::new();
+                for a in args {
+                    let j = self.jac(a)?;
+                    parts.push(match ones_for(a) {
+                        Some(ones) => mul(ones, j),
+                        None => j,
+                    });
+                }
+                let [ja, jb] = [parts[0].clone(), parts[1].clone()];
+                if e.op == Op::Add { add(ja, jb) } else { sub(ja, jb) }
+            }
+            Op::Mul => self.product(e, &args[0], &args[1])?,
+            Op::Div => build::div(self.jac(&args[0])?, args[1].clone()),
+            Op::T => {
+                let inner = &args[0];
+                if inner.shape.is_scalar() {
+                    self.jac(inner)?
+                } else {
+                    let pushed = transpose_inward(inner).ok_or_else(|| self.stuck(e))?;
+                    self.jac(&pushed)?
+                }
+            }
+            Op::Had | Op::HDiv => {
+                let (lin, other) = if Self::linear(&args[0]) { (&args[0], &args[1]) } else { (&args[1], &args[0]) };
+                let factor = if e.op == Op::HDiv { build::hdiv(Expr::int(1), other.clone()) } else { other.clone() };
+                let j = self.jac(lin)?;
+                if factor.shape.is_scalar() {
+                    mul(factor, j)
+                } else if lin.shape.is_scalar() {
+                    mul(factor, j)
+                } else {
+                    mul(call(Func::Diag, factor), j)
+                }
+            }
+            Op::Call(Func::Sum) => mul(t(Expr::ones(args[0].shape)), self.jac(&args[0])?),
+            Op::Call(Func::Tr) => self.jac(&args[0])?,
+            Op::Call(Func::Diag) => {
+                let pushed = diag_inward(&args[0]).ok_or_else(|| self.stuck(e))?;
+                self.jac(&pushed)?
+            }
+            _ => return Err(self.stuck(e)),
+        })
+    }
+
+    fn product(&mut self, e: &Expr, a: &Expr, b: &Expr) -> Result<Expr> {
+        let (la, lb) = (Self::linear(a), Self::linear(b));
+        let mut total: Option<Expr> = None;
+        if la {
+            let part = if b.shape.is_scalar() {
+                mul(b.clone(), self.jac(a)?)
+            } else if a.shape.is_scalar() {
+                mul(b.clone(), self.jac(a)?)
+            } else if a.shape.cols.is_one() {
+                return Err(self.stuck(e));
+            } else if a.shape.rows.is_one() {
+                mul(t(b.clone()), self.jac(&t(a.clone()))?)
+            } else {
+                let pushed = times_right(a, b).ok_or_else(|| self.stuck(e))?;
+                self.jac(&pushed)?
+            };
+            total = Some(part);
+        }
+        if lb {
+            let part = mul(a.clone(), self.jac(b)?);
+            total = Some(match total {
+                Some(p) => add(p, part),
+                None => part,
+            });
+        }
+        Ok(total.expect("a linear product has a linear factor"))
+    }
+
+    fn stuck(&self, e: &Expr) -> Error {
+        Error::Unsupported {
+            message: format!("the Jacobian of `{e}` has no matrix form nabla can write"),
+            hint: "differentiate a scalar function of it, or one entry at a time".into(),
+        }
+    }
+}
+
+/// (P)ᵀ written with the transpose moved one level in, where that is exact.
+fn transpose_inward(p: &Expr) -> Option<Expr> {
+    Some(match p.op {
+        Op::Mul => mul(t(p.b().clone()), t(p.a().clone())),
+        Op::Add => add(t(p.a().clone()), t(p.b().clone())),
+        Op::Sub => sub(t(p.a().clone()), t(p.b().clone())),
+        Op::Neg => neg(t(p.a().clone())),
+        Op::Had => had(t(p.a().clone()), t(p.b().clone())),
+        Op::Div => build::div(t(p.a().clone()), p.b().clone()),
+        Op::T => p.a().clone(),
+        Op::Call(Func::Diag) if p.a().shape.is_column() => p.clone(),
+        _ => return None,
+    })
+}
+
+/// P·b for a matrix P linear in dx and a constant column b, regrouped so that only columns
+/// and scalars are linear: (QR)b = Q(Rb), diag(v)b = b ⊙ v, and so on.
+fn times_right(p: &Expr, b: &Expr) -> Option<Expr> {
+    Some(match p.op {
+        Op::Mul => mul(p.a().clone(), mul(p.b().clone(), b.clone())),
+        Op::Add => add(times_right(p.a(), b)?, times_right(p.b(), b)?),
+        Op::Sub => sub(times_right(p.a(), b)?, times_right(p.b(), b)?),
+        Op::Neg => neg(times_right(p.a(), b)?),
+        Op::Div => build::div(times_right(p.a(), b)?, p.b().clone()),
+        Op::T => times_right(&transpose_inward(p.a())?, b)?,
+        Op::Call(Func::Diag) if p.a().shape.is_column() => had(b.clone(), p.a().clone()),
+        _ => return None,
+    })
+}
+
+/// diag(P) for a matrix P linear in dx, where it has a column form: diag(u vᵀ) = u ⊙ v.
+fn diag_inward(p: &Expr) -> Option<Expr> {
+    Some(match p.op {
+        Op::Mul if p.a().shape.is_column() && p.b().shape.is_row() => had(p.a().clone(), t(p.b().clone())),
+        Op::Add => add(diag_inward(p.a())?, diag_inward(p.b())?),
+        Op::Sub => sub(diag_inward(p.a())?, diag_inward(p.b())?),
+        Op::Neg => neg(diag_inward(p.a())?),
+        Op::T => diag_inward(p.a())?,
+        Op::Call(Func::Diag) if p.a().shape.is_column() => p.a().clone(),
+        _ => return None,
+    })
+}

@@ -1,0 +1,181 @@
+//! Simplification: equality saturation over the algebra rules under limits, then extraction
+//! of the cheapest form by a cost model that prefers what a textbook prints.
+
+use crate::build;
+use crate::expr::{Expr, Node, Op};
+use crate::lang::{Math, MatrixAnalysis};
+use crate::rules::{self, Facts, Pat, Rule};
+use crate::shape::Shape;
+use egg::{
+    ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst, RecExpr,
+    Rewrite, Runner, Subst, Var,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Bounds on one simplification; reaching one still gives a correct (less simple) result.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Rewrite rounds.
+    pub iterations: usize,
+    /// E-nodes in the graph.
+    pub nodes: usize,
+    /// Wall-clock time.
+    pub time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { iterations: 12, nodes: 20_000, time: Duration::from_millis(200) }
+    }
+}
+
+/// What one simplification did.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// E-nodes at the end.
+    pub nodes: usize,
+    /// Rounds run.
+    pub iterations: usize,
+    /// Why saturation stopped.
+    pub stop: String,
+}
+
+/// The simplest equivalent of `e` that the algebra rules reach within `limits`.
+pub fn simplify(e: &Expr, limits: Limits) -> (Expr, Report) {
+    let mut graph = EGraph::<Math, MatrixAnalysis>::default();
+    let root = add_expr(&mut graph, e, &mut HashMap::new());
+    let runner = Runner::default()
+        .with_egraph(graph)
+        .with_iter_limit(limits.iterations)
+        .with_node_limit(limits.nodes)
+        .with_time_limit(limits.time)
+        .run(rewrites());
+    let report = Report {
+        nodes: runner.egraph.total_number_of_nodes(),
+        iterations: runner.iterations.len(),
+        stop: format!("{:?}", runner.stop_reason),
+    };
+    let extractor = Extractor::new(&runner.egraph, TextbookCost);
+    let (_, best) = extractor.find_best(root);
+    (tidy(&from_rec(&best)), report)
+}
+
+fn add_expr(graph: &mut EGraph<Math, MatrixAnalysis>, e: &Expr, memo: &mut HashMap<*const Node, Id>) -> Id {
+    let key = Arc::as_ptr(&e.0);
+    if let Some(&id) = memo.get(&key) {
+        return id;
+    }
+    let children = e.args.iter().map(|a| add_expr(graph, a, memo)).collect();
+    let leaf_shape = if e.args.is_empty() { e.shape } else { Shape::SCALAR };
+    let id = graph.add(Math { op: e.op.clone(), leaf_shape, children });
+    memo.insert(key, id);
+    id
+}
+
+fn from_rec(rec: &RecExpr<Math>) -> Expr {
+    let mut built: Vec<Expr> = Vec::with_capacity(rec.len());
+    for node in rec.as_ref() {
+        let e = if node.children.is_empty() {
+            match &node.op {
+                Op::Num(n) => Expr::num(n.clone()),
+                op => Expr::leaf(op.clone(), node.leaf_shape),
+            }
+        } else {
+            build::apply(node.op.clone(), node.children.iter().map(|c| built[usize::from(*c)].clone()).collect())
+        };
+        built.push(e);
+    }
+    built.pop().expect("an extracted expression is never empty")
+}
+
+/// Regroups products and sums to the left, as they are read: 2*x'*A, a + b + c.
+pub fn tidy(e: &Expr) -> Expr {
+    let args: Vec<Expr> = e.args.iter().map(tidy).collect();
+    if args.is_empty() {
+        return e.clone();
+    }
+    match (&e.op, args[1..].first()) {
+        (Op::Mul, Some(b)) if b.op == Op::Mul => {
+            tidy(&build::mul(build::mul(args[0].clone(), b.a().clone()), b.b().clone()))
+        }
+        (Op::Add, Some(b)) if matches!(b.op, Op::Add | Op::Sub) && b.a().shape == b.b().shape => {
+            let inner = build::add(args[0].clone(), b.a().clone());
+            tidy(&build::apply(b.op.clone(), vec![inner, b.b().clone()]))
+        }
+        _ => build::apply(e.op.clone(), args),
+    }
+}
+
+/// The algebra rules as egg rewrites, built once.
+fn rewrites() -> &'static [Rewrite<Math, MatrixAnalysis>] {
+    static REWRITES: OnceLock<Vec<Rewrite<Math, MatrixAnalysis>>> = OnceLock::new();
+    REWRITES.get_or_init(|| rules::group("algebra").iter().map(to_rewrite).collect())
+}
+
+/// Turns a rule of the table into an egg rewrite with its conditions.
+pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
+    let lhs = to_pattern(&rule.lhs);
+    let rhs = to_pattern(&rule.rhs);
+    let conditions = rule.conditions.clone();
+    let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, _: Id, subst: &Subst| {
+        conditions.iter().all(|c| {
+            let facts: Vec<&Facts> = c.vars.iter().map(|v| &graph[subst[var(*v)]].data).collect();
+            c.predicate.holds(&facts)
+        })
+    };
+    let applier = ConditionalApplier { condition, applier: rhs };
+    Rewrite::new(rule.name.as_str(), lhs, applier).unwrap_or_else(|e| panic!("rule {}: {e}", rule.name))
+}
+
+fn var(name: egg::Symbol) -> Var {
+    format!("?{name}").parse().expect("a pattern variable name")
+}
+
+fn to_pattern(pat: &Pat) -> Pattern<Math> {
+    fn go(pat: &Pat, ast: &mut PatternAst<Math>) -> Id {
+        match pat {
+            Pat::Var(v) => ast.add(ENodeOrVar::Var(var(*v))),
+            Pat::Node(op, args) => {
+                let children = args.iter().map(|a| go(a, ast)).collect();
+                ast.add(ENodeOrVar::ENode(Math { op: op.clone(), leaf_shape: Shape::SCALAR, children }))
+            }
+            Pat::D(_) => panic!("differentials are not algebra"),
+        }
+    }
+    let mut ast = PatternAst::default();
+    go(pat, &mut ast);
+    Pattern::new(ast)
+}
+
+/// The cost of a form: operations count, a transpose of a name is nearly free, a transpose of a
+/// compound costs a little more, a number after a product's first factor costs more.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Cost {
+    total: f64,
+    leaf: bool,
+    number: bool,
+}
+
+struct TextbookCost;
+
+impl CostFunction<Math> for TextbookCost {
+    type Cost = Cost;
+
+    fn cost<C: FnMut(Id) -> Cost>(&mut self, enode: &Math, mut costs: C) -> Cost {
+        let child: Vec<Cost> = enode.children.iter().map(|&c| costs(c)).collect();
+        let below: f64 = child.iter().map(|c| c.total).sum();
+        let own = match &enode.op {
+            _ if enode.children.is_empty() => 1.0,
+            Op::T if child[0].leaf => 0.3,
+            Op::T => 0.8,
+            Op::Mul if child[1].number => 1.5,
+            Op::Mul if child[0].number => 0.9,
+            Op::Neg => 0.9,
+            _ => 1.0,
+        };
+        Cost { total: below + own, leaf: enode.children.is_empty(), number: matches!(enode.op, Op::Num(_)) }
+    }
+}
+
