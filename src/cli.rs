@@ -1,5 +1,6 @@
 //! The command line: `nabla diff EXPR --wrt VAR`.
 
+use crate::check::CheckOptions;
 use crate::{Format, Layout, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
@@ -44,6 +45,15 @@ enum Command {
         /// The layout: numerator (f's shape first) or denominator (shaped like the variable).
         #[arg(long, value_enum, default_value_t = LayoutArg::Numerator)]
         layout: LayoutArg,
+        /// After printing, compare with central finite differences at random points (exit 1 if off).
+        #[arg(long)]
+        check: bool,
+        /// Seed of the random points of --check.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How many random points --check tries.
+        #[arg(long, default_value_t = 3)]
+        draws: usize,
     },
 }
 
@@ -71,11 +81,14 @@ pub fn run() -> i32 {
         }
     };
     match cli.command {
-        Command::Diff { input, wrt, format, layout } => diff(input, &wrt, format, layout),
+        Command::Diff { input, wrt, format, layout, check, seed, draws } => {
+            let check = check.then_some(CheckOptions { draws, seed });
+            diff(input, &wrt, format, layout, check)
+        }
     }
 }
 
-fn diff(input: String, wrt: &str, format: FormatArg, layout: LayoutArg) -> i32 {
+fn diff(input: String, wrt: &str, format: FormatArg, layout: LayoutArg, check: Option<CheckOptions>) -> i32 {
     let input = if input == "-" {
         let mut buf = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut buf) {
@@ -99,7 +112,10 @@ fn diff(input: String, wrt: &str, format: FormatArg, layout: LayoutArg) -> i32 {
     match crate::diff(&input, wrt, &Options { layout }) {
         Ok(d) => {
             println!("{}", d.format(format));
-            0
+            let Some(options) = check else { return 0 };
+            let report = d.check(options);
+            eprintln!("{report}");
+            if report.passed() { 0 } else { 1 }
         }
         Err(e) => {
             eprintln!("nabla: {}", e.render(&input));

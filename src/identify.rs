@@ -35,11 +35,16 @@ pub fn identify(df: &Expr, f: Shape, x: Shape, layout: Layout) -> Result<Expr> {
     } else {
         return Err(unsupported(f, x));
     };
-    let keep_shape = x.is_scalar() && !f.is_scalar() && !f.is_column() && !f.is_row();
     Ok(match layout {
-        Layout::Denominator if !keep_shape => t(numerator),
+        Layout::Denominator if transposes_in_denominator(f, x) => t(numerator),
         _ => numerator,
     })
+}
+
+/// Whether the denominator layout is the transpose of the numerator layout; the derivative of a
+/// matrix by a scalar has the matrix's shape in both.
+pub fn transposes_in_denominator(f: Shape, x: Shape) -> bool {
+    !(x.is_scalar() && !f.is_scalar() && !f.is_column() && !f.is_row())
 }
 
 fn unsupported(f: Shape, x: Shape) -> Error {

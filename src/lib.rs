@@ -7,9 +7,11 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod check;
 pub mod cli;
 pub mod differentiate;
 pub mod error;
+pub mod eval;
 pub mod expr;
 pub mod identify;
 pub mod infer;
@@ -44,6 +46,8 @@ pub struct Derivative {
     pub wrt: Symbol,
     /// The derivative, simplified.
     pub expr: Expr,
+    /// Its layout.
+    pub layout: Layout,
 }
 
 impl Derivative {
@@ -55,6 +59,11 @@ impl Derivative {
     /// The derivative in a given format.
     pub fn format(&self, format: Format) -> String {
         print::print(&self.expr, format)
+    }
+
+    /// Compares the derivative with central finite differences at random points.
+    pub fn check(&self, options: check::CheckOptions) -> check::CheckReport {
+        check::check(&self.input, self.wrt, &self.expr, self.layout, options)
     }
 }
 
@@ -71,7 +80,7 @@ pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     let df = differentiate::differential(&typed.expr, x.name)?;
     let raw = identify::identify(&df, typed.expr.shape, x.shape, options.layout)?;
     let (expr, _) = simplify::simplify(&raw, simplify::Limits::default());
-    Ok(Derivative { wrt: x.name, input: typed, expr })
+    Ok(Derivative { wrt: x.name, input: typed, expr, layout: options.layout })
 }
 
 /// The variable named by `--wrt`, or an error saying why it is not one.

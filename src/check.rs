@@ -1,0 +1,138 @@
+//! The numeric proof: a derivative compared with central finite differences of the function
+//! at random data that respects shapes, properties and domains.
+
+use crate::eval::{self, Draw, Point, Value};
+use crate::expr::Expr;
+use crate::identify::{self, Layout};
+use crate::infer::Typed;
+use egg::Symbol;
+use nalgebra::DMatrix;
+use std::collections::HashMap;
+use std::fmt;
+
+/// Largest accepted error, relative to 1 + the largest entry of the derivative.
+pub const TOLERANCE: f64 = 1e-5;
+
+/// How to check.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckOptions {
+    /// Random points to try.
+    pub draws: usize,
+    /// Seed of the random data.
+    pub seed: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { draws: 3, seed: 1 }
+    }
+}
+
+/// What a check found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckReport {
+    /// Points where the comparison was made.
+    pub draws: usize,
+    /// Sizes given to the symbolic dimensions at the first point.
+    pub sizes: Vec<(Symbol, usize)>,
+    /// The largest relative error over all points.
+    pub max_error: f64,
+    /// Points skipped because no data in the functions' domains was found.
+    pub skipped: usize,
+}
+
+impl CheckReport {
+    /// Whether every point agreed within [`TOLERANCE`] and at least one point was checked.
+    pub fn passed(&self) -> bool {
+        self.draws > 0 && self.max_error <= TOLERANCE
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.passed() { "ok" } else { "FAILED" };
+        let sizes: Vec<String> = self.sizes.iter().map(|(d, n)| format!("{d}={n}")).collect();
+        let sizes = if sizes.is_empty() { String::new() } else { format!(" ({})", sizes.join(", ")) };
+        write!(
+            f,
+            "check {verdict}: {} random points{sizes}, max relative error {:.1e} against central differences",
+            self.draws, self.max_error
+        )
+    }
+}
+
+/// Checks that `derivative` is the derivative of `input` by `x` in `layout`.
+pub fn check(input: &Typed, x: Symbol, derivative: &Expr, layout: Layout, options: CheckOptions) -> CheckReport {
+    let dims = input.dims();
+    let mut rng = eval::rng(options.seed);
+    let mut report = CheckReport { draws: 0, sizes: Vec::new(), max_error: 0.0, skipped: 0 };
+    for draw in 0..options.draws {
+        let sizes: HashMap<Symbol, usize> =
+            dims.iter().enumerate().map(|(i, d)| (*d, 2 + (i + draw) % (dims.len() + 1))).collect();
+        let point = [Draw::Signed, Draw::Positive].into_iter().find_map(|kind| {
+            let point = eval::random_point(&input.variables, &sizes, kind, &mut rng);
+            compare(input, x, derivative, layout, &point).map(|err| (err, point))
+        });
+        match point {
+            Some((err, point)) => {
+                if report.draws == 0 {
+                    report.sizes = dims.iter().map(|d| (*d, point.sizes[d])).collect();
+                }
+                report.draws += 1;
+                report.max_error = report.max_error.max(err);
+            }
+            None => report.skipped += 1,
+        }
+    }
+    report
+}
+
+/// The relative error at one point, or `None` when the point leaves a function's domain.
+fn compare(input: &Typed, x: Symbol, derivative: &Expr, layout: Layout, point: &Point) -> Option<f64> {
+    let symbolic = eval::eval(derivative, point).filter(|v| finite(v))?;
+    let numeric = finite_difference(input, x, layout, point)?;
+    if symbolic.shape() != numeric.shape() {
+        return Some(f64::INFINITY);
+    }
+    let scale = 1.0 + numeric.amax();
+    Some((symbolic - &numeric).amax() / scale)
+}
+
+fn finite(v: &Value) -> bool {
+    v.iter().all(|x| x.is_finite())
+}
+
+/// The derivative by central differences, laid out as nabla lays out the symbolic one.
+pub fn finite_difference(input: &Typed, x: Symbol, layout: Layout, point: &Point) -> Option<Value> {
+    let f = eval::eval(&input.expr, point).filter(finite)?;
+    let x0 = point.values.get(&x)?.clone();
+    let (rows, cols) = x0.shape();
+    let mut partials = Vec::with_capacity(rows * cols);
+    for j in 0..cols {
+        for i in 0..rows {
+            let h = 1e-5 * x0[(i, j)].abs().max(1.0);
+            let at = |delta: f64| {
+                let mut p = point.clone();
+                p.values.get_mut(&x).expect("present")[(i, j)] += delta;
+                eval::eval(&input.expr, &p).filter(finite)
+            };
+            partials.push(((i, j), (at(h)? - at(-h)?) / (2.0 * h)));
+        }
+    }
+    let (fr, fc) = f.shape();
+    let numerator = if fr * fc == 1 {
+        DMatrix::from_fn(cols, rows, |j, i| partials[j * rows + i].1[(0, 0)])
+    } else if rows * cols == 1 {
+        partials[0].1.clone()
+    } else {
+        let m = fr * fc;
+        DMatrix::from_fn(m, rows * cols, |k, i| partials[i].1.as_slice()[k])
+    };
+    let shape_f = input.expr.shape;
+    let shape_x = input.variable(x.as_str())?.shape;
+    Some(if layout == Layout::Denominator && identify::transposes_in_denominator(shape_f, shape_x) {
+        numerator.transpose()
+    } else {
+        numerator
+    })
+}

@@ -1,0 +1,212 @@
+//! A numeric evaluator (nalgebra) for any expression, and random data that respects shapes,
+//! properties and the domains of the functions applied.
+
+use crate::expr::{Expr, Func, Node, Op};
+use crate::infer::Variable;
+use crate::shape::{Dim, Shape};
+use egg::Symbol;
+use nalgebra::DMatrix;
+use num_traits::ToPrimitive;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A value: every value is a matrix; scalars are 1 × 1.
+pub type Value = DMatrix<f64>;
+
+/// Values for the variables (and differentials) and sizes for the symbolic dimensions.
+#[derive(Clone, Debug, Default)]
+pub struct Point {
+    /// Sizes of the symbolic dimensions.
+    pub sizes: HashMap<Symbol, usize>,
+    /// Values of variables, and of differentials `dX` under the key `X` in `directions`.
+    pub values: HashMap<Symbol, Value>,
+    /// Values of the differentials `dX`, by variable.
+    pub directions: HashMap<Symbol, Value>,
+}
+
+impl Point {
+    /// The size of a dimension.
+    pub fn size(&self, d: Dim) -> usize {
+        match d {
+            Dim::Lit(n) => n as usize,
+            Dim::Sym(s) => self.sizes.get(&s).copied().unwrap_or(2),
+        }
+    }
+
+    /// The sizes of a shape.
+    pub fn dims(&self, s: Shape) -> (usize, usize) {
+        (self.size(s.rows), self.size(s.cols))
+    }
+}
+
+/// Evaluates `e` at `point`; `None` when a value is missing or the shapes disagree.
+pub fn eval(e: &Expr, point: &Point) -> Option<Value> {
+    Evaluator { point, memo: HashMap::new() }.eval(e)
+}
+
+struct Evaluator<'p> {
+    point: &'p Point,
+    memo: HashMap<*const Node, Value>,
+}
+
+impl Evaluator<'_> {
+    fn eval(&mut self, e: &Expr) -> Option<Value> {
+        let key = Arc::as_ptr(&e.0);
+        if let Some(v) = self.memo.get(&key) {
+            return Some(v.clone());
+        }
+        let v = self.node(e)?;
+        self.memo.insert(key, v.clone());
+        Some(v)
+    }
+
+    fn node(&mut self, e: &Expr) -> Option<Value> {
+        let (r, c) = self.point.dims(e.shape);
+        let args = e.args.iter().map(|a| self.eval(a)).collect::<Option<Vec<_>>>()?;
+        Some(match &e.op {
+            Op::Num(n) => scalar(n.to_f64()?),
+            Op::Var(v, _) => self.point.values.get(v)?.clone(),
+            Op::Dvar(v) => self.point.directions.get(v)?.clone(),
+            Op::Eye => DMatrix::identity(r, c),
+            Op::Ones => DMatrix::from_element(r, c, 1.0),
+            Op::Zero => DMatrix::zeros(r, c),
+            Op::Neg => -&args[0],
+            Op::Add => elementwise(&args[0], &args[1], |x, y| x + y)?,
+            Op::Sub => elementwise(&args[0], &args[1], |x, y| x - y)?,
+            Op::Had => elementwise(&args[0], &args[1], |x, y| x * y)?,
+            Op::HDiv => elementwise(&args[0], &args[1], |x, y| x / y)?,
+            Op::HPow => elementwise(&args[0], &args[1], f64::powf)?,
+            Op::Mul => product(&args[0], &args[1])?,
+            Op::Div => args[0].map(|x| x / args[1][(0, 0)]),
+            Op::Pow => power(&args[0], &args[1])?,
+            Op::T => args[0].transpose(),
+            Op::Call(f) => call(*f, &args[0])?,
+        })
+    }
+}
+
+fn scalar(x: f64) -> Value {
+    DMatrix::from_element(1, 1, x)
+}
+
+fn is_scalar(v: &Value) -> bool {
+    v.nrows() == 1 && v.ncols() == 1
+}
+
+fn elementwise(a: &Value, b: &Value, f: impl Fn(f64, f64) -> f64) -> Option<Value> {
+    if is_scalar(a) {
+        let x = a[(0, 0)];
+        return Some(b.map(|y| f(x, y)));
+    }
+    if is_scalar(b) {
+        let y = b[(0, 0)];
+        return Some(a.map(|x| f(x, y)));
+    }
+    (a.shape() == b.shape()).then(|| a.zip_map(b, f))
+}
+
+fn product(a: &Value, b: &Value) -> Option<Value> {
+    if is_scalar(a) {
+        return Some(b * a[(0, 0)]);
+    }
+    if is_scalar(b) {
+        return Some(a * b[(0, 0)]);
+    }
+    (a.ncols() == b.nrows()).then(|| a * b)
+}
+
+fn power(a: &Value, p: &Value) -> Option<Value> {
+    let p = p[(0, 0)];
+    if is_scalar(a) {
+        return Some(scalar(a[(0, 0)].powf(p)));
+    }
+    if p.fract() != 0.0 || !a.is_square() {
+        return None;
+    }
+    let base = if p < 0.0 { a.clone().try_inverse()? } else { a.clone() };
+    let mut out = DMatrix::identity(a.nrows(), a.ncols());
+    for _ in 0..(p.abs() as usize) {
+        out = &out * &base;
+    }
+    Some(out)
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn call(f: Func, a: &Value) -> Option<Value> {
+    let map = |g: fn(f64) -> f64| Some(a.map(g));
+    match f {
+        Func::Exp => map(f64::exp),
+        Func::Log => map(f64::ln),
+        Func::Sin => map(f64::sin),
+        Func::Cos => map(f64::cos),
+        Func::Tan => map(f64::tan),
+        Func::Tanh => map(f64::tanh),
+        Func::Sigmoid => map(sigmoid),
+        Func::Relu => map(|x| x.max(0.0)),
+        Func::Step => map(|x| if x > 0.0 { 1.0 } else if x < 0.0 { 0.0 } else { 0.5 }),
+        Func::Abs => map(f64::abs),
+        Func::Sign => map(|x| if x == 0.0 { 0.0 } else { x.signum() }),
+        Func::Sqrt => map(f64::sqrt),
+        Func::Sum => Some(scalar(a.sum())),
+        Func::Norm1 => Some(scalar(a.iter().map(|x| x.abs()).sum())),
+        Func::Norm2 => Some(scalar(a.norm())),
+        Func::Tr => a.is_square().then(|| scalar(a.trace())),
+        Func::Det => a.is_square().then(|| scalar(a.determinant())),
+        Func::Logdet => a.is_square().then(|| scalar(a.determinant().abs().ln())),
+        Func::Inv => a.clone().try_inverse(),
+        Func::Diag if is_scalar(a) => Some(a.clone()),
+        Func::Diag if a.ncols() == 1 => Some(DMatrix::from_diagonal(&a.column(0).into_owned())),
+        Func::Diag => Some(DMatrix::from_column_slice(a.nrows(), 1, a.diagonal().as_slice())),
+    }
+}
+
+/// How random data is drawn; later kinds are tried when earlier ones leave a function's domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Draw {
+    /// Entries uniform in [-1, 1]; square matrices shifted to be well conditioned.
+    Signed,
+    /// Entries uniform in [0.5, 1.5]; square matrices symmetric positive definite.
+    Positive,
+}
+
+/// Random values for `variables` (respecting sym, spd and diag) with sizes bound.
+pub fn random_point(variables: &[Variable], sizes: &HashMap<Symbol, usize>, draw: Draw, rng: &mut StdRng) -> Point {
+    let mut point = Point { sizes: sizes.clone(), ..Point::default() };
+    for v in variables {
+        let value = random_value(point.dims(v.shape), v.props, draw, rng);
+        point.values.insert(v.name, value);
+    }
+    point
+}
+
+/// One random value of the given size and properties.
+pub fn random_value(dims: (usize, usize), props: crate::expr::Props, draw: Draw, rng: &mut StdRng) -> Value {
+    let (r, c) = dims;
+    let entry = |rng: &mut StdRng| match draw {
+        Draw::Signed => rng.random_range(-1.0..1.0),
+        Draw::Positive => rng.random_range(0.5..1.5),
+    };
+    let m = DMatrix::from_fn(r, c, |_, _| entry(rng));
+    if r != c || r == 1 {
+        return m;
+    }
+    let n = r as f64;
+    if props.diag {
+        return DMatrix::from_diagonal(&m.diagonal().map(|x| x.abs() + 0.5));
+    }
+    if props.spd || (draw == Draw::Positive) {
+        return &m * m.transpose() + DMatrix::identity(r, r) * n;
+    }
+    let shifted = &m + DMatrix::identity(r, r) * (0.5 * n);
+    if props.sym { (&shifted + shifted.transpose()) * 0.5 } else { shifted }
+}
+
+/// A fresh seeded generator.
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
