@@ -115,11 +115,14 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if a.op == Op::Neg {
         return neg(mul(a.a().clone(), b));
     }
+    if a.as_num().is_some_and(|n| *n == -BigRational::one()) {
+        return neg(b);
+    }
     if b.op == Op::Neg {
         return neg(mul(a, b.a().clone()));
     }
     // A number moves to the front and merges with a number already there: 2*(3*U) = 6*U.
-    if b.as_num().is_some() && !a.shape.is_scalar() {
+    if b.as_num().is_some() {
         return mul(b, a);
     }
     if a.as_num().is_some() && b.op == Op::Mul && b.a().as_num().is_some() {
@@ -138,6 +141,9 @@ pub fn div(a: Expr, b: Expr) -> Expr {
     }
     if let Some(n) = b.as_num().filter(|n| !n.is_zero()) {
         return mul(Expr::num(n.recip()), a);
+    }
+    if a.op == Op::Neg {
+        return neg(div(a.a().clone(), b));
     }
     Expr::node(Op::Div, vec![a.clone(), b], a.shape)
 }
@@ -167,8 +173,8 @@ pub fn t(a: Expr) -> Expr {
         Op::Var(_, props) if props.symmetric() => a,
         Op::Zero | Op::Ones => Expr::leaf(a.op.clone(), a.shape.transposed()),
         Op::Neg => neg(t(a.a().clone())),
-        // A scaled transpose keeps its number in front: (2*U)' = 2*U'.
-        Op::Mul if a.a().as_num().is_some() => mul(a.a().clone(), t(a.b().clone())),
+        // A scaled transpose keeps its scalar in front: (2*U)' = 2*U'.
+        Op::Mul if a.a().shape.is_scalar() => mul(a.a().clone(), t(a.b().clone())),
         _ => Expr::node(Op::T, vec![a.clone()], a.shape.transposed()),
     }
 }
@@ -187,6 +193,13 @@ pub fn had(a: Expr, b: Expr) -> Expr {
     if b.op == Op::Ones {
         return a;
     }
+    // Scalar factors leave an elementwise product: u .* (2*v) = 2*(u .* v).
+    if b.op == Op::Mul && b.a().shape.is_scalar() {
+        return mul(b.a().clone(), had(a, b.b().clone()));
+    }
+    if a.op == Op::Mul && a.a().shape.is_scalar() {
+        return mul(a.a().clone(), had(a.b().clone(), b));
+    }
     Expr::node(Op::Had, vec![a.clone(), b], a.shape)
 }
 
@@ -197,6 +210,9 @@ pub fn hdiv(a: Expr, b: Expr) -> Expr {
     }
     if a.is_zero() && a.shape == b.shape {
         return a;
+    }
+    if a.op == Op::Ones && a.shape == b.shape {
+        return hdiv(Expr::int(1), b);
     }
     let shape = broadcast(a.shape, b.shape);
     Expr::node(Op::HDiv, vec![a, b], shape)
@@ -226,7 +242,8 @@ pub fn call(f: Func, a: Expr) -> Expr {
             }
         }
         Func::Sum | Func::Tr if a.is_zero() => return Expr::int(0),
-        Func::Tr if a.op == Op::Mul && a.a().as_num().is_some() => {
+        // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x).
+        Func::Tr | Func::Sum | Func::Diag if a.op == Op::Mul && a.a().shape.is_scalar() => {
             return mul(a.a().clone(), call(f, a.b().clone()));
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),

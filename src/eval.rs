@@ -133,6 +133,17 @@ fn power(a: &Value, p: &Value) -> Option<Value> {
     Some(out)
 }
 
+/// Whether a square matrix is far enough from singular for its inverse to mean something
+/// numerically (condition number below 1e8); near-singular points are outside the domain.
+fn well_conditioned(a: &Value) -> bool {
+    if !a.is_square() {
+        return false;
+    }
+    let singular = a.clone().svd(false, false).singular_values;
+    let (max, min) = (singular.max(), singular.min());
+    min > 0.0 && max / min < 1e8
+}
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -157,8 +168,8 @@ fn call(f: Func, a: &Value) -> Option<Value> {
         Func::Norm2 => Some(scalar(a.norm())),
         Func::Tr => a.is_square().then(|| scalar(a.trace())),
         Func::Det => a.is_square().then(|| scalar(a.determinant())),
-        Func::Logdet => a.is_square().then(|| scalar(a.determinant().abs().ln())),
-        Func::Inv => a.clone().try_inverse(),
+        Func::Logdet => well_conditioned(a).then(|| scalar(a.determinant().abs().ln())),
+        Func::Inv => well_conditioned(a).then(|| a.clone().try_inverse()).flatten(),
         Func::Diag if is_scalar(a) => Some(a.clone()),
         Func::Diag if a.ncols() == 1 => Some(DMatrix::from_diagonal(&a.column(0).into_owned())),
         Func::Diag => Some(DMatrix::from_column_slice(a.nrows(), 1, a.diagonal().as_slice())),

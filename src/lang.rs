@@ -66,8 +66,12 @@ impl Analysis<Math> for MatrixAnalysis {
         Facts { shape, symmetric, num, constant: true }
     }
 
+    fn pre_union(egraph: &EGraph<Math, Self>, a: Id, b: Id, why: &Option<egg::Justification>) {
+        let (sa, sb) = (egraph[a].data.shape, egraph[b].data.shape);
+        assert_eq!(sa, sb, "{why:?} equated values of shapes {sa} and {sb}: the rule is unsound");
+    }
+
     fn merge(&mut self, to: &mut Facts, from: Facts) -> DidMerge {
-        assert_eq!(to.shape, from.shape, "a rule merged values of different shapes");
         let mut changed_to = false;
         if to.num.is_none() && from.num.is_some() {
             to.num = from.num.clone();

@@ -181,6 +181,9 @@ impl Printer {
             (Format::Text, Op::Eye) => write!(out, "eye({r})"),
             (Format::Text, _) => {
                 let name = if *op == Op::Ones { "ones" } else { "zeros" };
+                if shape.rows.is_one() {
+                    return write!(out, "{name}({c})'");
+                }
                 if shape.cols.is_one() { write!(out, "{name}({r})") } else { write!(out, "{name}({r}, {c})") }
             }
         }

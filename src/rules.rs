@@ -48,10 +48,13 @@ pub enum Predicate {
     NegInt,
     /// Two values of one shape (no scalar broadcast between them); takes two variables.
     Same,
+    /// Two values whose product `?A * ?B` is defined; takes two variables.
+    Product,
 }
 
 impl Predicate {
-    const NAMES: [(&'static str, Predicate); 8] = [
+    const NAMES: [(&'static str, Predicate); 9] = [
+        ("product", Predicate::Product),
         ("same", Predicate::Same),
         ("const", Predicate::Const),
         ("scalar", Predicate::Scalar),
@@ -74,7 +77,7 @@ impl Predicate {
 
     /// How many pattern variables the predicate takes.
     pub fn arity(self) -> usize {
-        if self == Predicate::Same { 2 } else { 1 }
+        if matches!(self, Predicate::Same | Predicate::Product) { 2 } else { 1 }
     }
 
     /// Whether values with these facts (one per variable) satisfy the predicate.
@@ -90,6 +93,10 @@ impl Predicate {
             Predicate::PosInt => integer(|n| n.is_positive()),
             Predicate::NegInt => integer(|n| n.is_negative()),
             Predicate::Same => args[0].shape == args[1].shape,
+            Predicate::Product => {
+                let (a, b) = (args[0].shape, args[1].shape);
+                a.is_scalar() || b.is_scalar() || a.cols == b.rows
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use egg::{
     ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst, RecExpr,
     Rewrite, Runner, Subst, Var,
 };
+use num_traits::Signed;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -59,7 +60,7 @@ pub fn simplify(e: &Expr, limits: Limits) -> (Expr, Report) {
     };
     let extractor = Extractor::new(&runner.egraph, TextbookCost);
     let (_, best) = extractor.find_best(root);
-    (tidy(&from_rec(&best)), report)
+    (tidied(from_rec(&best)), report)
 }
 
 fn add_expr(graph: &mut EGraph<Math, MatrixAnalysis>, e: &Expr, memo: &mut HashMap<*const Node, Id>) -> Id {
@@ -90,18 +91,41 @@ fn from_rec(rec: &RecExpr<Math>) -> Expr {
     built.pop().expect("an extracted expression is never empty")
 }
 
-/// Regroups products and sums to the left, as they are read: 2*x'*A, a + b + c.
+/// [`tidy`] repeated until nothing changes (a regrouping can expose another).
+pub fn tidied(mut e: Expr) -> Expr {
+    for _ in 0..8 {
+        let next = tidy(&e);
+        if next == e {
+            break;
+        }
+        e = next;
+    }
+    e
+}
+
+/// Puts an extracted form the way it is read: products and sums grouped to the left
+/// (2*x'*A, a + b + c), scalar factors first, quotients by scalars last (x'/norm2(x)), and a
+/// negative coefficient as a minus sign.
 pub fn tidy(e: &Expr) -> Expr {
     let args: Vec<Expr> = e.args.iter().map(tidy).collect();
     if args.is_empty() {
         return e.clone();
     }
-    match (&e.op, args[1..].first()) {
-        (Op::Mul, Some(b)) if b.op == Op::Mul => {
-            tidy(&build::mul(build::mul(args[0].clone(), b.a().clone()), b.b().clone()))
+    let scalar = |x: &Expr| x.shape.is_scalar();
+    let negative = |x: &Expr| x.as_num().is_some_and(|n| n.is_negative());
+    let (a, b) = (&args[0], args.get(1));
+    match (&e.op, b) {
+        (Op::Mul, Some(b)) if b.op == Op::Mul => tidy(&build::mul(build::mul(a.clone(), b.a().clone()), b.b().clone())),
+        (Op::Mul, Some(b)) if scalar(b) && !scalar(a) => tidy(&build::mul(b.clone(), a.clone())),
+        (Op::Mul, Some(b)) if a.op == Op::Div => tidy(&build::div(build::mul(a.a().clone(), b.clone()), a.b().clone())),
+        (Op::Mul, Some(b)) if b.op == Op::Div => tidy(&build::div(build::mul(a.clone(), b.a().clone()), b.b().clone())),
+        (Op::Mul, Some(b)) if negative(a) => build::neg(build::mul(build::neg(a.clone()), b.clone())),
+        (Op::Mul, Some(b)) if a.op == Op::Mul && negative(a.a()) => {
+            build::neg(tidy(&build::mul(build::mul(build::neg(a.a().clone()), a.b().clone()), b.clone())))
         }
+        (Op::T, None) if a.op == Op::Div => tidy(&build::div(build::t(a.a().clone()), a.b().clone())),
         (Op::Add, Some(b)) if matches!(b.op, Op::Add | Op::Sub) && b.a().shape == b.b().shape => {
-            let inner = build::add(args[0].clone(), b.a().clone());
+            let inner = build::add(a.clone(), b.a().clone());
             tidy(&build::apply(b.op.clone(), vec![inner, b.b().clone()]))
         }
         _ => build::apply(e.op.clone(), args),
@@ -169,7 +193,7 @@ impl CostFunction<Math> for TextbookCost {
         let own = match &enode.op {
             _ if enode.children.is_empty() => 1.0,
             Op::T if child[0].leaf => 0.3,
-            Op::T => 0.8,
+            Op::T => 0.5,
             Op::Mul if child[1].number => 1.5,
             Op::Mul if child[0].number => 0.9,
             Op::Neg => 0.9,
