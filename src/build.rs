@@ -31,7 +31,11 @@ fn broadcast(a: Shape, b: Shape) -> Shape {
     if a.is_scalar() { b } else { a }
 }
 
-fn fold(a: &Expr, b: &Expr, f: impl Fn(&BigRational, &BigRational) -> Option<BigRational>) -> Option<Expr> {
+fn fold(
+    a: &Expr,
+    b: &Expr,
+    f: impl Fn(&BigRational, &BigRational) -> Option<BigRational>,
+) -> Option<Expr> {
     Some(Expr::num(f(a.as_num()?, b.as_num()?)?))
 }
 
@@ -151,8 +155,14 @@ pub fn div(a: Expr, b: Expr) -> Expr {
 /// `a ^ b`: scalar power, or integer power of a square matrix.
 pub fn pow(a: Expr, b: Expr) -> Expr {
     if let (Some(x), Some(p)) = (a.as_num(), b.as_num()) {
-        if p.is_integer() && p.abs() <= BigRational::from_integer(64.into()) && !(x.is_zero() && p.is_negative()) {
-            return Expr::num(num_traits::pow::Pow::pow(x, p.to_integer().to_i32().unwrap_or(0)));
+        if p.is_integer()
+            && p.abs() <= BigRational::from_integer(64.into())
+            && !(x.is_zero() && p.is_negative())
+        {
+            return Expr::num(num_traits::pow::Pow::pow(
+                x,
+                p.to_integer().to_i32().unwrap_or(0),
+            ));
         }
     }
     if b.is_one() {
@@ -277,7 +287,10 @@ pub fn substitute(e: &Expr, replace: &impl Fn(&Expr) -> Option<Expr>) -> Expr {
         let out = match replace(e) {
             Some(r) => r,
             None if e.args.is_empty() => e.clone(),
-            None => apply(e.op.clone(), e.args.iter().map(|a| go(a, replace, memo)).collect()),
+            None => apply(
+                e.op.clone(),
+                e.args.iter().map(|a| go(a, replace, memo)).collect(),
+            ),
         };
         memo.insert(key, out.clone());
         out

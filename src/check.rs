@@ -52,7 +52,11 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.passed() { "ok" } else { "FAILED" };
         let sizes: Vec<String> = self.sizes.iter().map(|(d, n)| format!("{d}={n}")).collect();
-        let sizes = if sizes.is_empty() { String::new() } else { format!(" ({})", sizes.join(", ")) };
+        let sizes = if sizes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sizes.join(", "))
+        };
         write!(
             f,
             "check {verdict}: {} random points{sizes}, max relative error {:.1e} against central differences",
@@ -62,13 +66,27 @@ impl fmt::Display for CheckReport {
 }
 
 /// Checks that `derivative` is the derivative of `input` by `x` in `layout`.
-pub fn check(input: &Typed, x: Symbol, derivative: &Expr, layout: Layout, options: CheckOptions) -> CheckReport {
+pub fn check(
+    input: &Typed,
+    x: Symbol,
+    derivative: &Expr,
+    layout: Layout,
+    options: CheckOptions,
+) -> CheckReport {
     let dims = input.dims();
     let mut rng = eval::rng(options.seed);
-    let mut report = CheckReport { draws: 0, sizes: Vec::new(), max_error: 0.0, skipped: 0 };
+    let mut report = CheckReport {
+        draws: 0,
+        sizes: Vec::new(),
+        max_error: 0.0,
+        skipped: 0,
+    };
     for draw in 0..options.draws {
-        let sizes: HashMap<Symbol, usize> =
-            dims.iter().enumerate().map(|(i, d)| (*d, 2 + (i + draw) % (dims.len() + 1))).collect();
+        let sizes: HashMap<Symbol, usize> = dims
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (*d, 2 + (i + draw) % (dims.len() + 1)))
+            .collect();
         let point = [Draw::Signed, Draw::Positive].into_iter().find_map(|kind| {
             let point = eval::random_point(&input.variables, &sizes, kind, &mut rng);
             compare(input, x, derivative, layout, &point).map(|err| (err, point))
@@ -88,7 +106,13 @@ pub fn check(input: &Typed, x: Symbol, derivative: &Expr, layout: Layout, option
 }
 
 /// The relative error at one point, or `None` when the point leaves a function's domain.
-fn compare(input: &Typed, x: Symbol, derivative: &Expr, layout: Layout, point: &Point) -> Option<f64> {
+fn compare(
+    input: &Typed,
+    x: Symbol,
+    derivative: &Expr,
+    layout: Layout,
+    point: &Point,
+) -> Option<f64> {
     let symbolic = eval::eval(derivative, point).filter(|v| finite(v))?;
     let numeric = finite_difference(input, x, layout, point)?;
     if symbolic.shape() != numeric.shape() {
@@ -130,9 +154,11 @@ pub fn finite_difference(input: &Typed, x: Symbol, layout: Layout, point: &Point
     };
     let shape_f = input.expr.shape;
     let shape_x = input.variable(x.as_str())?.shape;
-    Some(if layout == Layout::Denominator && identify::transposes_in_denominator(shape_f, shape_x) {
-        numerator.transpose()
-    } else {
-        numerator
-    })
+    Some(
+        if layout == Layout::Denominator && identify::transposes_in_denominator(shape_f, shape_x) {
+            numerator.transpose()
+        } else {
+            numerator
+        },
+    )
 }

@@ -81,14 +81,28 @@ pub fn run() -> i32 {
         }
     };
     match cli.command {
-        Command::Diff { input, wrt, format, layout, check, seed, draws } => {
+        Command::Diff {
+            input,
+            wrt,
+            format,
+            layout,
+            check,
+            seed,
+            draws,
+        } => {
             let check = check.then_some(CheckOptions { draws, seed });
             diff(input, &wrt, format, layout, check)
         }
     }
 }
 
-fn diff(input: String, wrt: &str, format: FormatArg, layout: LayoutArg, check: Option<CheckOptions>) -> i32 {
+fn diff(
+    input: String,
+    wrt: &str,
+    format: FormatArg,
+    layout: LayoutArg,
+    check: Option<CheckOptions>,
+) -> i32 {
     let input = if input == "-" {
         let mut buf = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut buf) {

@@ -10,7 +10,13 @@ use std::collections::HashMap;
 
 /// The differential of `e` with respect to the variable `x`, in terms of the leaf `dx`.
 pub fn differential(e: &Expr, x: Symbol) -> Result<Expr> {
-    Differentiator { x, rules: rules::group("differentials"), memo: HashMap::new(), depends: HashMap::new() }.d(e)
+    Differentiator {
+        x,
+        rules: rules::group("differentials"),
+        memo: HashMap::new(),
+        depends: HashMap::new(),
+    }
+    .d(e)
 }
 
 /// Where a rule matched: the bindings of its pattern variables.
@@ -65,7 +71,11 @@ impl Differentiator {
             let holds = rule.conditions.iter().all(|c| {
                 let facts: Vec<Facts> = (c.vars.iter())
                     .map(|var| {
-                        let value = &bindings.iter().find(|(v, _)| v == var).expect("checked on load").1;
+                        let value = &bindings
+                            .iter()
+                            .find(|(v, _)| v == var)
+                            .expect("checked on load")
+                            .1;
                         Facts::of(value, !self.depends(value))
                     })
                     .collect();
@@ -83,14 +93,22 @@ impl Differentiator {
 
     fn instantiate(&mut self, pat: &Pat, bindings: &Bindings) -> Result<Expr> {
         Ok(match pat {
-            Pat::Var(v) => bindings.iter().find(|(b, _)| b == v).expect("checked on load").1.clone(),
+            Pat::Var(v) => bindings
+                .iter()
+                .find(|(b, _)| b == v)
+                .expect("checked on load")
+                .1
+                .clone(),
             Pat::D(inner) => {
                 let inner = instantiate(inner, bindings);
                 self.d(&inner)?
             }
             Pat::Node(Op::Num(n), _) => Expr::num(n.clone()),
             Pat::Node(op, args) => {
-                let args = args.iter().map(|a| self.instantiate(a, bindings)).collect::<Result<_>>()?;
+                let args = args
+                    .iter()
+                    .map(|a| self.instantiate(a, bindings))
+                    .collect::<Result<_>>()?;
                 build::apply(op.clone(), args)
             }
         })
@@ -108,7 +126,12 @@ pub fn matches(pat: &Pat, e: &Expr, bindings: &mut Bindings) -> bool {
             }
         },
         Pat::Node(op, args) => {
-            *op == e.op && args.len() == e.args.len() && args.iter().zip(&e.args).all(|(p, a)| matches(p, a, bindings))
+            *op == e.op
+                && args.len() == e.args.len()
+                && args
+                    .iter()
+                    .zip(&e.args)
+                    .all(|(p, a)| matches(p, a, bindings))
         }
         Pat::D(_) => false,
     }
@@ -117,9 +140,17 @@ pub fn matches(pat: &Pat, e: &Expr, bindings: &mut Bindings) -> bool {
 /// Builds the expression a pattern describes under `bindings` (which bind all its variables).
 pub fn instantiate(pat: &Pat, bindings: &Bindings) -> Expr {
     match pat {
-        Pat::Var(v) => bindings.iter().find(|(b, _)| b == v).expect("bound variable").1.clone(),
+        Pat::Var(v) => bindings
+            .iter()
+            .find(|(b, _)| b == v)
+            .expect("bound variable")
+            .1
+            .clone(),
         Pat::Node(Op::Num(n), _) => Expr::num(n.clone()),
-        Pat::Node(op, args) => build::apply(op.clone(), args.iter().map(|a| instantiate(a, bindings)).collect()),
+        Pat::Node(op, args) => build::apply(
+            op.clone(),
+            args.iter().map(|a| instantiate(a, bindings)).collect(),
+        ),
         Pat::D(_) => panic!("a differential inside a differential"),
     }
 }

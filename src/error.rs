@@ -142,11 +142,16 @@ impl Error {
 fn render_caret(out: &mut String, source: &str, span: Span) {
     let start = span.start.min(source.len());
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |i| start + i);
     let line_no = source[..start].matches('\n').count() + 1;
     let line = &source[line_start..line_end];
     let col = source[line_start..start].chars().count();
-    let width = source[start..span.end.clamp(start, line_end)].chars().count().max(1);
+    let width = source[start..span.end.clamp(start, line_end)]
+        .chars()
+        .count()
+        .max(1);
     let _ = write!(
         out,
         "\n  --> {line_no}:{}\n   |\n   | {line}\n   | {}{}",

@@ -43,7 +43,11 @@ impl Point {
 
 /// Evaluates `e` at `point`; `None` when a value is missing or the shapes disagree.
 pub fn eval(e: &Expr, point: &Point) -> Option<Value> {
-    Evaluator { point, memo: HashMap::new() }.eval(e)
+    Evaluator {
+        point,
+        memo: HashMap::new(),
+    }
+    .eval(e)
 }
 
 struct Evaluator<'p> {
@@ -64,7 +68,11 @@ impl Evaluator<'_> {
 
     fn node(&mut self, e: &Expr) -> Option<Value> {
         let (r, c) = self.point.dims(e.shape);
-        let args = e.args.iter().map(|a| self.eval(a)).collect::<Option<Vec<_>>>()?;
+        let args = e
+            .args
+            .iter()
+            .map(|a| self.eval(a))
+            .collect::<Option<Vec<_>>>()?;
         Some(match &e.op {
             Op::Num(n) => scalar(n.to_f64()?),
             Op::Var(v, _) => self.point.values.get(v)?.clone(),
@@ -125,7 +133,11 @@ fn power(a: &Value, p: &Value) -> Option<Value> {
     if p.fract() != 0.0 || !a.is_square() {
         return None;
     }
-    let base = if p < 0.0 { a.clone().try_inverse()? } else { a.clone() };
+    let base = if p < 0.0 {
+        a.clone().try_inverse()?
+    } else {
+        a.clone()
+    };
     let mut out = DMatrix::identity(a.nrows(), a.ncols());
     for _ in 0..(p.abs() as usize) {
         out = &out * &base;
@@ -159,7 +171,15 @@ fn call(f: Func, a: &Value) -> Option<Value> {
         Func::Tanh => map(f64::tanh),
         Func::Sigmoid => map(sigmoid),
         Func::Relu => map(|x| x.max(0.0)),
-        Func::Step => map(|x| if x > 0.0 { 1.0 } else if x < 0.0 { 0.0 } else { 0.5 }),
+        Func::Step => map(|x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                0.0
+            } else {
+                0.5
+            }
+        }),
         Func::Abs => map(f64::abs),
         Func::Sign => map(|x| if x == 0.0 { 0.0 } else { x.signum() }),
         Func::Sqrt => map(f64::sqrt),
@@ -169,10 +189,16 @@ fn call(f: Func, a: &Value) -> Option<Value> {
         Func::Tr => a.is_square().then(|| scalar(a.trace())),
         Func::Det => a.is_square().then(|| scalar(a.determinant())),
         Func::Logdet => well_conditioned(a).then(|| scalar(a.determinant().abs().ln())),
-        Func::Inv => well_conditioned(a).then(|| a.clone().try_inverse()).flatten(),
+        Func::Inv => well_conditioned(a)
+            .then(|| a.clone().try_inverse())
+            .flatten(),
         Func::Diag if is_scalar(a) => Some(a.clone()),
         Func::Diag if a.ncols() == 1 => Some(DMatrix::from_diagonal(&a.column(0).into_owned())),
-        Func::Diag => Some(DMatrix::from_column_slice(a.nrows(), 1, a.diagonal().as_slice())),
+        Func::Diag => Some(DMatrix::from_column_slice(
+            a.nrows(),
+            1,
+            a.diagonal().as_slice(),
+        )),
     }
 }
 
@@ -186,8 +212,16 @@ pub enum Draw {
 }
 
 /// Random values for `variables` (respecting sym, spd and diag) with sizes bound.
-pub fn random_point(variables: &[Variable], sizes: &HashMap<Symbol, usize>, draw: Draw, rng: &mut StdRng) -> Point {
-    let mut point = Point { sizes: sizes.clone(), ..Point::default() };
+pub fn random_point(
+    variables: &[Variable],
+    sizes: &HashMap<Symbol, usize>,
+    draw: Draw,
+    rng: &mut StdRng,
+) -> Point {
+    let mut point = Point {
+        sizes: sizes.clone(),
+        ..Point::default()
+    };
     for v in variables {
         let value = random_value(point.dims(v.shape), v.props, draw, rng);
         point.values.insert(v.name, value);
@@ -196,7 +230,12 @@ pub fn random_point(variables: &[Variable], sizes: &HashMap<Symbol, usize>, draw
 }
 
 /// One random value of the given size and properties.
-pub fn random_value(dims: (usize, usize), props: crate::expr::Props, draw: Draw, rng: &mut StdRng) -> Value {
+pub fn random_value(
+    dims: (usize, usize),
+    props: crate::expr::Props,
+    draw: Draw,
+    rng: &mut StdRng,
+) -> Value {
     let (r, c) = dims;
     let entry = |rng: &mut StdRng| match draw {
         Draw::Signed => rng.random_range(-1.0..1.0),
@@ -214,7 +253,11 @@ pub fn random_value(dims: (usize, usize), props: crate::expr::Props, draw: Draw,
         return &m * m.transpose() + DMatrix::identity(r, r) * n;
     }
     let shifted = &m + DMatrix::identity(r, r) * (0.5 * n);
-    if props.sym { (&shifted + shifted.transpose()) * 0.5 } else { shifted }
+    if props.sym {
+        (&shifted + shifted.transpose()) * 0.5
+    } else {
+        shifted
+    }
 }
 
 /// A fresh seeded generator.

@@ -286,12 +286,16 @@ impl Expr {
 
     /// Whether this is the zero of its shape.
     pub fn is_zero(&self) -> bool {
-        self.op == Op::Zero || self.as_num().is_some_and(|n| *n == BigRational::from_integer(0.into()))
+        self.op == Op::Zero
+            || self
+                .as_num()
+                .is_some_and(|n| *n == BigRational::from_integer(0.into()))
     }
 
     /// Whether this is the scalar 1.
     pub fn is_one(&self) -> bool {
-        self.as_num().is_some_and(|n| *n == BigRational::from_integer(1.into()))
+        self.as_num()
+            .is_some_and(|n| *n == BigRational::from_integer(1.into()))
     }
 
     /// Whether any node satisfies `pred`.

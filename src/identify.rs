@@ -67,7 +67,9 @@ fn gradient(df: &Expr) -> Expr {
     seeds.insert(Arc::as_ptr(&df.0), Expr::int(1));
     let mut total: Option<Expr> = None;
     for node in order.iter().rev() {
-        let Some(seed) = seeds.remove(&Arc::as_ptr(&node.0)) else { continue };
+        let Some(seed) = seeds.remove(&Arc::as_ptr(&node.0)) else {
+            continue;
+        };
         if let Op::Dvar(_) = node.op {
             total = Some(match total {
                 Some(g) => add(g, seed),
@@ -124,7 +126,11 @@ fn inner(a: &Expr, s: &Expr) -> Expr {
 
 /// Sums the broadcast entries back when a scalar operand met an array.
 fn unbroadcast(operand: &Expr, adjoint: Expr) -> Expr {
-    if operand.shape.is_scalar() && !adjoint.shape.is_scalar() { call(Func::Sum, adjoint) } else { adjoint }
+    if operand.shape.is_scalar() && !adjoint.shape.is_scalar() {
+        call(Func::Sum, adjoint)
+    } else {
+        adjoint
+    }
 }
 
 /// The adjoint contributions of `node`'s arguments, given the adjoint `s` of `node`.
@@ -170,14 +176,21 @@ fn adjoints(node: &Expr, s: &Expr) -> Vec<(Expr, Expr)> {
         Op::Call(Func::Sum) => push(0, mul(s.clone(), Expr::ones(args[0].shape))),
         Op::Call(Func::Tr) => push(0, mul(s.clone(), Expr::eye(args[0].shape.rows))),
         Op::Call(Func::Diag) => push(0, call(Func::Diag, s.clone())),
-        _ => unreachable!("{:?} is not linear, so it cannot hold a differential", node.op),
+        _ => unreachable!(
+            "{:?} is not linear, so it cannot hold a differential",
+            node.op
+        ),
     }
     out
 }
 
 /// J with dF = J dx, for a column (or scalar) differential `df` and a column variable of shape `x`.
 fn jacobian(df: &Expr, x: Shape) -> Result<Expr> {
-    Forward { x, memo: HashMap::new() }.jac(df)
+    Forward {
+        x,
+        memo: HashMap::new(),
+    }
+    .jac(df)
 }
 
 struct Forward {
@@ -210,7 +223,11 @@ impl Forward {
         let args = &e.args;
         let ones_for = |scalar: &Expr| {
             // A scalar term broadcast over a column contributes 1·(its row).
-            if scalar.shape.is_scalar() && !e.shape.is_scalar() { Some(Expr::ones(e.shape)) } else { None }
+            if scalar.shape.is_scalar() && !e.shape.is_scalar() {
+                Some(Expr::ones(e.shape))
+            } else {
+                None
+            }
         };
         Ok(match e.op {
             Op::Dvar(_) => Expr::eye(self.x.rows),
@@ -225,7 +242,11 @@ impl Forward {
                     });
                 }
                 let [ja, jb] = [parts[0].clone(), parts[1].clone()];
-                if e.op == Op::Add { add(ja, jb) } else { sub(ja, jb) }
+                if e.op == Op::Add {
+                    add(ja, jb)
+                } else {
+                    sub(ja, jb)
+                }
             }
             Op::Mul => self.product(e, &args[0], &args[1])?,
             Op::Div => build::div(self.jac(&args[0])?, args[1].clone()),
@@ -239,8 +260,16 @@ impl Forward {
                 }
             }
             Op::Had | Op::HDiv => {
-                let (lin, other) = if Self::linear(&args[0]) { (&args[0], &args[1]) } else { (&args[1], &args[0]) };
-                let factor = if e.op == Op::HDiv { build::hdiv(Expr::int(1), other.clone()) } else { other.clone() };
+                let (lin, other) = if Self::linear(&args[0]) {
+                    (&args[0], &args[1])
+                } else {
+                    (&args[1], &args[0])
+                };
+                let factor = if e.op == Op::HDiv {
+                    build::hdiv(Expr::int(1), other.clone())
+                } else {
+                    other.clone()
+                };
                 let j = self.jac(lin)?;
                 if factor.shape.is_scalar() {
                     mul(factor, j)
@@ -329,7 +358,9 @@ fn times_right(p: &Expr, b: &Expr) -> Option<Expr> {
 /// diag(P) for a matrix P linear in dx, where it has a column form: diag(u vᵀ) = u ⊙ v.
 fn diag_inward(p: &Expr) -> Option<Expr> {
     Some(match p.op {
-        Op::Mul if p.a().shape.is_column() && p.b().shape.is_row() => had(p.a().clone(), t(p.b().clone())),
+        Op::Mul if p.a().shape.is_column() && p.b().shape.is_row() => {
+            had(p.a().clone(), t(p.b().clone()))
+        }
         Op::Add => add(diag_inward(p.a())?, diag_inward(p.b())?),
         Op::Sub => sub(diag_inward(p.a())?, diag_inward(p.b())?),
         Op::Neg => neg(diag_inward(p.a())?),

@@ -22,6 +22,23 @@ pub struct Variable {
     pub props: Props,
 }
 
+impl std::fmt::Display for Variable {
+    /// The declaration that gives this variable: `A: R^(n x n) sym`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.shape)?;
+        for (on, name) in [
+            (self.props.sym, "sym"),
+            (self.props.spd, "spd"),
+            (self.props.diag, "diag"),
+        ] {
+            if on {
+                write!(f, " {name}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The typed input: the expression and what it is built from.
 #[derive(Clone, Debug)]
 pub struct Typed {
@@ -37,6 +54,12 @@ impl Typed {
     /// The variable of a given name.
     pub fn variable(&self, name: &str) -> Option<&Variable> {
         self.variables.iter().find(|v| v.name.as_str() == name)
+    }
+
+    /// Declarations of every variable, `x: R^n; A: R^(n x n) sym; `, so that an expression
+    /// over them parses with the same shapes.
+    pub fn declarations(&self) -> String {
+        self.variables.iter().map(|v| format!("{v}; ")).collect()
     }
 
     /// Every symbolic dimension, sorted.
@@ -67,7 +90,10 @@ const SCALAR: UShape = (UDim::Known(Dim::ONE), UDim::Known(Dim::ONE));
 
 /// Infers the shapes of a parsed input.
 pub fn infer(program: &Program, src: &str) -> Result<Typed> {
-    let mut cx = Inference { src, ..Default::default() };
+    let mut cx = Inference {
+        src,
+        ..Default::default()
+    };
     for decl in &program.decls {
         cx.declare(decl)?;
     }
@@ -175,7 +201,11 @@ impl Inference<'_> {
                 _ => props.diag = true,
             }
         }
-        if self.vars.insert(decl.name.clone(), (shape, props)).is_some() {
+        if self
+            .vars
+            .insert(decl.name.clone(), (shape, props))
+            .is_some()
+        {
             return Err(Error::Syntax {
                 message: format!("`{}` is declared twice", decl.name),
                 span: decl.span,
@@ -215,10 +245,20 @@ impl Inference<'_> {
         self.src.get(span.start..span.end).unwrap_or("?")
     }
 
-    fn mismatch(&mut self, e: &Syntax, a: (&Syntax, UShape), b: (&Syntax, UShape), hint: String) -> Error {
+    fn mismatch(
+        &mut self,
+        e: &Syntax,
+        a: (&Syntax, UShape),
+        b: (&Syntax, UShape),
+        hint: String,
+    ) -> Error {
         let (sa, sb) = (self.show(a.1), self.show(b.1));
         Error::Shape {
-            message: format!("`{}` is {sa} but `{}` is {sb}", self.text(a.0.span), self.text(b.0.span)),
+            message: format!(
+                "`{}` is {sa} but `{}` is {sb}",
+                self.text(a.0.span),
+                self.text(b.0.span)
+            ),
             span: e.span,
             hint,
         }
@@ -254,12 +294,19 @@ impl Inference<'_> {
             });
         }
         let shape = self.default_shape(name);
-        self.vars.insert(name.to_string(), (shape, Props::default()));
+        self.vars
+            .insert(name.to_string(), (shape, Props::default()));
         self.order.push(name.to_string());
         Ok(shape)
     }
 
-    fn binary(&mut self, e: &Syntax, op: BinOp, a: (&Syntax, UShape), b: (&Syntax, UShape)) -> Result<UShape> {
+    fn binary(
+        &mut self,
+        e: &Syntax,
+        op: BinOp,
+        a: (&Syntax, UShape),
+        b: (&Syntax, UShape),
+    ) -> Result<UShape> {
         let (sa, sb) = (a.1, b.1);
         let (a_scalar, b_scalar) = (self.is_scalar(sa), self.is_scalar(sb));
         match op {
@@ -273,10 +320,13 @@ impl Inference<'_> {
                 if self.unify_dim(sa.0, sb.0) && self.unify_dim(sa.1, sb.1) {
                     return Ok(sa);
                 }
-                let hint = if self.resolve(sa.0) == self.resolve(sb.1) && self.resolve(sa.1) == self.resolve(sb.0) {
+                let hint = if self.resolve(sa.0) == self.resolve(sb.1)
+                    && self.resolve(sa.1) == self.resolve(sb.0)
+                {
                     format!("did you mean `({})'`?", self.text(b.0.span))
                 } else {
-                    "both sides of an elementwise operation need the same shape (or one a scalar)".into()
+                    "both sides of an elementwise operation need the same shape (or one a scalar)"
+                        .into()
                 };
                 Err(self.mismatch(e, a, b, hint))
             }
@@ -290,7 +340,10 @@ impl Inference<'_> {
                 if self.unify_dim(sa.1, sb.0) {
                     return Ok((sa.0, sb.1));
                 }
-                let (ta, tb) = (self.text(a.0.span).to_string(), self.text(b.0.span).to_string());
+                let (ta, tb) = (
+                    self.text(a.0.span).to_string(),
+                    self.text(b.0.span).to_string(),
+                );
                 let hint = if self.resolve(sa.0) == self.resolve(sb.0) {
                     format!("did you mean `({ta})'*{tb}`?")
                 } else if self.resolve(sa.1) == self.resolve(sb.1) {
@@ -306,7 +359,10 @@ impl Inference<'_> {
                 }
                 let sb = self.show(sb);
                 Err(Error::Shape {
-                    message: format!("`/` divides by scalars only, but `{}` is {sb}", self.text(b.0.span)),
+                    message: format!(
+                        "`/` divides by scalars only, but `{}` is {sb}",
+                        self.text(b.0.span)
+                    ),
                     span: e.span,
                     hint: "use ./ for elementwise division, or inv(B) for the inverse".into(),
                 })
@@ -315,7 +371,10 @@ impl Inference<'_> {
                 if !b_scalar {
                     let sb = self.show(sb);
                     return Err(Error::Shape {
-                        message: format!("the exponent `{}` is {sb}, not a scalar", self.text(b.0.span)),
+                        message: format!(
+                            "the exponent `{}` is {sb}, not a scalar",
+                            self.text(b.0.span)
+                        ),
                         span: e.span,
                         hint: "use .^ for an elementwise power".into(),
                     });
@@ -325,7 +384,10 @@ impl Inference<'_> {
                 }
                 if !is_integer_literal(b.0) {
                     return Err(Error::Shape {
-                        message: format!("`{}` is a matrix; its power needs an integer exponent", self.text(a.0.span)),
+                        message: format!(
+                            "`{}` is a matrix; its power needs an integer exponent",
+                            self.text(a.0.span)
+                        ),
                         span: e.span,
                         hint: "use .^ for an elementwise power".into(),
                     });
@@ -333,7 +395,10 @@ impl Inference<'_> {
                 if !self.unify_dim(sa.0, sa.1) {
                     let s = self.show(sa);
                     return Err(Error::Shape {
-                        message: format!("`{}` is {s}, not square, so it has no matrix power", self.text(a.0.span)),
+                        message: format!(
+                            "`{}` is {s}, not square, so it has no matrix power",
+                            self.text(a.0.span)
+                        ),
                         span: e.span,
                         hint: "use .^ for an elementwise power".into(),
                     });
@@ -365,7 +430,10 @@ impl Inference<'_> {
         if square && !self.unify_dim(s.0, s.1) {
             let shown = self.show(s);
             return Err(Error::Shape {
-                message: format!("{name} needs a square matrix, but `{}` is {shown}", self.text(args[0].span)),
+                message: format!(
+                    "{name} needs a square matrix, but `{}` is {shown}",
+                    self.text(args[0].span)
+                ),
                 span: e.span,
                 hint: "check the shapes of the factors".into(),
             });
@@ -407,7 +475,10 @@ impl Inference<'_> {
             (_, [n]) => Ok((*n, UDim::Known(Dim::ONE))),
             (_, [m, n]) if name != "eye" => Ok((*m, *n)),
             _ => Err(Error::Syntax {
-                message: format!("{name} takes {} dimension(s)", if name == "eye" { "one" } else { "one or two" }),
+                message: format!(
+                    "{name} takes {} dimension(s)",
+                    if name == "eye" { "one" } else { "one or two" }
+                ),
                 span: e.span,
                 hint: format!("write {name}(n)"),
             }),
@@ -436,10 +507,16 @@ impl Inference<'_> {
             let ((r, c), props) = self.vars[name];
             let mut fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
                 UDim::Known(d) => d,
-                UDim::Var(v) => *named.entry(v).or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
+                UDim::Var(v) => *named
+                    .entry(v)
+                    .or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
             };
             let shape = Shape::new(fix(&mut self, r), fix(&mut self, c));
-            variables.push(Variable { name: Symbol::from(name.as_str()), shape, props });
+            variables.push(Variable {
+                name: Symbol::from(name.as_str()),
+                shape,
+                props,
+            });
         }
         let mut resolved_constants = HashMap::new();
         for (k, (r, c)) in self.constants.clone() {
@@ -458,7 +535,10 @@ impl Inference<'_> {
                 }
             };
         }
-        let builder = Builder { variables: &variables, constants: &resolved_constants };
+        let builder = Builder {
+            variables: &variables,
+            constants: &resolved_constants,
+        };
         let mut values: HashMap<String, Expr> = HashMap::new();
         for def in &defs {
             let value = builder.build(&def.value, &values);
@@ -466,7 +546,11 @@ impl Inference<'_> {
         }
         let expr = builder.build(body, &values);
         let definitions = defs.iter().map(|d| d.name.clone()).collect();
-        Ok(Typed { expr, variables, definitions })
+        Ok(Typed {
+            expr,
+            variables,
+            definitions,
+        })
     }
 }
 
@@ -480,13 +564,27 @@ fn is_integer_literal(e: &Syntax) -> bool {
 
 /// The error for a function name the language lacks, suggesting the closest known one.
 pub fn unknown_function(name: &str, span: Span) -> Error {
-    let known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).chain(["eye", "ones", "zeros"]).collect();
-    let closest = known.iter().min_by_key(|k| edit_distance(name, k)).filter(|k| edit_distance(name, k) <= 2);
+    let known: Vec<&str> = Func::ALL
+        .iter()
+        .map(|f| f.name())
+        .chain(["eye", "ones", "zeros"])
+        .collect();
+    let closest = known
+        .iter()
+        .min_by_key(|k| edit_distance(name, k))
+        .filter(|k| edit_distance(name, k) <= 2);
     let hint = match closest {
-        Some(k) => format!("did you mean `{k}`? The functions are: {}", known.join(", ")),
+        Some(k) => format!(
+            "did you mean `{k}`? The functions are: {}",
+            known.join(", ")
+        ),
         None => format!("the functions are: {}", known.join(", ")),
     };
-    Error::UnknownFunction { name: name.into(), span, hint }
+    Error::UnknownFunction {
+        name: name.into(),
+        span,
+        hint,
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -516,7 +614,11 @@ impl Builder<'_> {
         match &e.kind {
             SyntaxKind::Num(n) => Expr::num(n.clone()),
             SyntaxKind::Name(name) => defs.get(name).cloned().unwrap_or_else(|| {
-                let v = self.variables.iter().find(|v| v.name.as_str() == name).expect("inferred variable");
+                let v = self
+                    .variables
+                    .iter()
+                    .find(|v| v.name.as_str() == name)
+                    .expect("inferred variable");
                 Expr::leaf(Op::Var(v.name, v.props), v.shape)
             }),
             SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),

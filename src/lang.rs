@@ -28,7 +28,7 @@ impl Language for Math {
     }
 
     fn matches(&self, other: &Self) -> bool {
-        self.discriminant() == other.discriminant()
+        self.op == other.op && self.leaf_shape == other.leaf_shape && self.children.len() == other.children.len()
     }
 
     fn children(&self) -> &[Id] {
@@ -63,12 +63,20 @@ impl Analysis<Math> for MatrixAnalysis {
         let shape = shape_of(enode, &|i| child(i).shape);
         let num = fold(enode, &|i| child(i).num.clone());
         let symmetric = shape.is_scalar() || (shape.is_square() && symmetric(egraph, enode));
-        Facts { shape, symmetric, num, constant: true }
+        Facts {
+            shape,
+            symmetric,
+            num,
+            constant: true,
+        }
     }
 
     fn pre_union(egraph: &EGraph<Math, Self>, a: Id, b: Id, why: &Option<egg::Justification>) {
         let (sa, sb) = (egraph[a].data.shape, egraph[b].data.shape);
-        assert_eq!(sa, sb, "{why:?} equated values of shapes {sa} and {sb}: the rule is unsound");
+        assert_eq!(
+            sa, sb,
+            "{why:?} equated values of shapes {sa} and {sb}: the rule is unsound"
+        );
     }
 
     fn merge(&mut self, to: &mut Facts, from: Facts) -> DidMerge {
@@ -81,13 +89,18 @@ impl Analysis<Math> for MatrixAnalysis {
             to.symmetric = true;
             changed_to = true;
         }
-        let changed_from = (from.num.is_none() && to.num.is_some()) || (!from.symmetric && to.symmetric);
+        let changed_from =
+            (from.num.is_none() && to.num.is_some()) || (!from.symmetric && to.symmetric);
         DidMerge(changed_to, changed_from)
     }
 
     fn modify(egraph: &mut EGraph<Math, Self>, id: Id) {
         if let Some(n) = egraph[id].data.num.clone() {
-            let leaf = egraph.add(Math { op: Op::Num(n), leaf_shape: Shape::SCALAR, children: vec![] });
+            let leaf = egraph.add(Math {
+                op: Op::Num(n),
+                leaf_shape: Shape::SCALAR,
+                children: vec![],
+            });
             egraph.union(id, leaf);
         }
     }
@@ -95,7 +108,13 @@ impl Analysis<Math> for MatrixAnalysis {
 
 /// The shape of an e-node, given its children's shapes.
 pub fn shape_of(enode: &Math, child: &dyn Fn(usize) -> Shape) -> Shape {
-    let either = || if child(0).is_scalar() { child(1) } else { child(0) };
+    let either = || {
+        if child(0).is_scalar() {
+            child(1)
+        } else {
+            child(0)
+        }
+    };
     match &enode.op {
         Op::Num(_) => Shape::SCALAR,
         Op::Var(..) | Op::Dvar(_) | Op::Eye | Op::Ones | Op::Zero => enode.leaf_shape,
@@ -108,14 +127,19 @@ pub fn shape_of(enode: &Math, child: &dyn Fn(usize) -> Shape) -> Shape {
 }
 
 /// The value of an operator on known rational arguments, folded exactly.
-fn fold(enode: &Math, child: &dyn Fn(usize) -> Option<num_rational::BigRational>) -> Option<num_rational::BigRational> {
+fn fold(
+    enode: &Math,
+    child: &dyn Fn(usize) -> Option<num_rational::BigRational>,
+) -> Option<num_rational::BigRational> {
     if enode.children.is_empty() {
         return match &enode.op {
             Op::Num(n) => Some(n.clone()),
             _ => None,
         };
     }
-    let args = (0..enode.children.len()).map(|i| child(i).map(Expr::num)).collect::<Option<Vec<_>>>()?;
+    let args = (0..enode.children.len())
+        .map(|i| child(i).map(Expr::num))
+        .collect::<Option<Vec<_>>>()?;
     build::apply(enode.op.clone(), args).as_num().cloned()
 }
 
@@ -124,13 +148,17 @@ fn symmetric(egraph: &EGraph<Math, MatrixAnalysis>, enode: &Math) -> bool {
     let sym = |i: usize| egraph[enode.children[i]].data.symmetric;
     let scalar = |i: usize| egraph[enode.children[i]].data.shape.is_scalar();
     let transpose_of = |a: Id, b: Id| {
-        egraph[b].nodes.iter().any(|n| n.op == Op::T && egraph.find(n.children[0]) == egraph.find(a))
+        egraph[b]
+            .nodes
+            .iter()
+            .any(|n| n.op == Op::T && egraph.find(n.children[0]) == egraph.find(a))
     };
     match &enode.op {
         Op::Var(_, props) => props.symmetric(),
         Op::Eye | Op::Zero | Op::Ones => true,
         Op::Add | Op::Sub | Op::Had | Op::HDiv => {
-            (sym(0) && sym(1)) || (enode.op == Op::Add && transpose_of(enode.children[0], enode.children[1]))
+            (sym(0) && sym(1))
+                || (enode.op == Op::Add && transpose_of(enode.children[0], enode.children[1]))
         }
         Op::Neg | Op::Div | Op::Pow | Op::HPow | Op::T => sym(0),
         Op::Call(Func::Inv) => sym(0),

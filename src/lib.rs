@@ -80,7 +80,12 @@ pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     let df = differentiate::differential(&typed.expr, x.name)?;
     let raw = identify::identify(&df, typed.expr.shape, x.shape, options.layout)?;
     let (expr, _) = simplify::simplify(&raw, simplify::Limits::default());
-    Ok(Derivative { wrt: x.name, input: typed, expr, layout: options.layout })
+    Ok(Derivative {
+        wrt: x.name,
+        input: typed,
+        expr,
+        layout: options.layout,
+    })
 }
 
 /// The variable named by `--wrt`, or an error saying why it is not one.
@@ -89,7 +94,11 @@ fn variable<'t>(typed: &'t Typed, wrt: &str) -> Result<&'t infer::Variable> {
         return Ok(v);
     }
     let names: Vec<&str> = typed.variables.iter().map(|v| v.name.as_str()).collect();
-    let listed = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+    let listed = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
     if typed.definitions.iter().any(|d| d == wrt) {
         return Err(Error::Wrt {
             message: format!("`{wrt}` is a definition, not a variable"),
@@ -101,4 +110,3 @@ fn variable<'t>(typed: &'t Typed, wrt: &str) -> Result<&'t infer::Variable> {
         hint: format!("the variables are: {listed}"),
     })
 }
-

@@ -122,13 +122,20 @@ struct Fail<'a> {
 
 impl<'a> ParseError<&'a str> for Fail<'a> {
     fn from_error_kind(rest: &'a str, _kind: ErrorKind) -> Self {
-        Fail { rest, expected: String::new() }
+        Fail {
+            rest,
+            expected: String::new(),
+        }
     }
     fn append(_: &'a str, _: ErrorKind, other: Self) -> Self {
         other
     }
     fn or(self, other: Self) -> Self {
-        if other.rest.len() <= self.rest.len() { other } else { self }
+        if other.rest.len() <= self.rest.len() {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -180,7 +187,10 @@ impl<'s> Reader<'s> {
     fn check_len(&self) -> Result<()> {
         if self.src.len() > MAX_INPUT_LEN {
             return Err(Error::Limit {
-                message: format!("the input is {} bytes; the limit is {MAX_INPUT_LEN}", self.src.len()),
+                message: format!(
+                    "the input is {} bytes; the limit is {MAX_INPUT_LEN}",
+                    self.src.len()
+                ),
                 span: Span::new(MAX_INPUT_LEN, MAX_INPUT_LEN + 1),
                 hint: "split the expression with definitions (`a = ...;`)".into(),
             });
@@ -189,13 +199,20 @@ impl<'s> Reader<'s> {
     }
 
     fn fail<T>(&self, rest: &'s str, expected: &str) -> PResult<'s, T> {
-        Err(nom::Err::Failure(Fail { rest, expected: expected.into() }))
+        Err(nom::Err::Failure(Fail {
+            rest,
+            expected: expected.into(),
+        }))
     }
 
     fn error(&self, e: nom::Err<Fail<'s>>) -> Error {
         match e {
             nom::Err::Error(f) | nom::Err::Failure(f) => {
-                let expected = if f.expected.is_empty() { "an expression".into() } else { f.expected };
+                let expected = if f.expected.is_empty() {
+                    "an expression".into()
+                } else {
+                    f.expected
+                };
                 self.unexpected(f.rest, &expected)
             }
             nom::Err::Incomplete(_) => self.unexpected("", "more input"),
@@ -207,7 +224,8 @@ impl<'s> Reader<'s> {
             return Error::Limit {
                 message: expected["limit:".len()..].into(),
                 span: Span::new(self.offset(rest), self.offset(rest) + 1),
-                hint: "name inner parts with definitions (`a = ...;`) to flatten the expression".into(),
+                hint: "name inner parts with definitions (`a = ...;`) to flatten the expression"
+                    .into(),
             };
         }
         let rest = skip_ws(rest);
@@ -267,7 +285,11 @@ impl<'s> Reader<'s> {
             }
             if after.starts_with('=') && !after.starts_with("==") {
                 let (rest, value) = self.sum(&after[1..], 0)?;
-                program.defs.push(Def { name: name.into(), span: self.span(i, after_name), value });
+                program.defs.push(Def {
+                    name: name.into(),
+                    span: self.span(i, after_name),
+                    value,
+                });
                 return Ok((rest, ()));
             }
         }
@@ -278,8 +300,11 @@ impl<'s> Reader<'s> {
 
     fn ident(&self, i: &'s str) -> PResult<'s, &'s str> {
         let i = skip_ws(i);
-        recognize(pair(take_while1(|c: char| c.is_alphabetic() || c == '_'), take_while(is_ident_char)))
-            .parse(i)
+        recognize(pair(
+            take_while1(|c: char| c.is_alphabetic() || c == '_'),
+            take_while(is_ident_char),
+        ))
+        .parse(i)
     }
 
     /// `R`, `R^n`, `R^(m x n)`, `R^{m,n}`, then properties.
@@ -294,7 +319,10 @@ impl<'s> Reader<'s> {
             if let Some(open) = after.strip_prefix(['(', '{']) {
                 let (r, rows) = self.dim(open)?;
                 let r = skip_ws(r);
-                let Some(r) = ["x", "×", ",", "*"].iter().find_map(|sep| r.strip_prefix(sep)) else {
+                let Some(r) = ["x", "×", ",", "*"]
+                    .iter()
+                    .find_map(|sep| r.strip_prefix(sep))
+                else {
                     return self.fail(r, "`x` between the dimensions, as in R^(m x n)");
                 };
                 let (r, cols) = self.dim(r)?;
@@ -313,14 +341,24 @@ impl<'s> Reader<'s> {
         let mut props = Vec::new();
         loop {
             let r = skip_ws(rest).trim_start_matches(',');
-            let Ok((after, prop)) = self.ident(r) else { break };
+            let Ok((after, prop)) = self.ident(r) else {
+                break;
+            };
             if !["sym", "spd", "diag"].contains(&prop) {
                 return self.fail(skip_ws(r), "a property: sym, spd or diag");
             }
             props.push((prop.to_string(), self.span(skip_ws(r), after)));
             rest = after;
         }
-        Ok((rest, Decl { name: name.into(), span, dims, props }))
+        Ok((
+            rest,
+            Decl {
+                name: name.into(),
+                span,
+                dims,
+                props,
+            },
+        ))
     }
 
     fn dim(&self, i: &'s str) -> PResult<'s, DimSyntax> {
@@ -339,7 +377,10 @@ impl<'s> Reader<'s> {
 
     fn guard(&self, i: &'s str, depth: usize) -> PResult<'s, ()> {
         if depth > MAX_DEPTH {
-            return self.fail(i, &format!("limit:the expression nests deeper than {MAX_DEPTH} levels"));
+            return self.fail(
+                i,
+                &format!("limit:the expression nests deeper than {MAX_DEPTH} levels"),
+            );
         }
         Ok((i, ()))
     }
@@ -368,7 +409,13 @@ impl<'s> Reader<'s> {
         if let Some(after) = r.strip_prefix('-') {
             let (rest, e) = self.required(after, |a| self.signed(a, depth + 1))?;
             let span = Span::new(self.offset(r), e.span.end);
-            return Ok((rest, Syntax { kind: SyntaxKind::Neg(Box::new(e)), span }));
+            return Ok((
+                rest,
+                Syntax {
+                    kind: SyntaxKind::Neg(Box::new(e)),
+                    span,
+                },
+            ));
         }
         self.term(i, depth)
     }
@@ -378,8 +425,14 @@ impl<'s> Reader<'s> {
         let (mut rest, mut lhs) = self.unary(i, depth)?;
         loop {
             let r = skip_ws(rest);
-            let Ok((r, sym)) = alt((tag::<&str, &str, Fail>(".*"), tag("./"), tag("*"), tag("/"), tag("⊙"))).parse(r)
-            else {
+            let Ok((r, sym)) = alt((
+                tag::<&str, &str, Fail>(".*"),
+                tag("./"),
+                tag("*"),
+                tag("/"),
+                tag("⊙"),
+            ))
+            .parse(r) else {
                 return Ok((rest, lhs));
             };
             let op = match sym {
@@ -395,11 +448,16 @@ impl<'s> Reader<'s> {
     }
 
     /// An operand that must follow an operator: its absence is a hard error here.
-    fn required(&self, i: &'s str, p: impl Fn(&'s str) -> PResult<'s, Syntax>) -> PResult<'s, Syntax> {
+    fn required(
+        &self,
+        i: &'s str,
+        p: impl Fn(&'s str) -> PResult<'s, Syntax>,
+    ) -> PResult<'s, Syntax> {
         p(i).map_err(|e| match e {
-            nom::Err::Error(f) if f.expected.is_empty() => {
-                nom::Err::Failure(Fail { rest: f.rest, expected: "an operand after the operator".into() })
-            }
+            nom::Err::Error(f) if f.expected.is_empty() => nom::Err::Failure(Fail {
+                rest: f.rest,
+                expected: "an operand after the operator".into(),
+            }),
             nom::Err::Error(f) => nom::Err::Failure(f),
             other => other,
         })
@@ -412,7 +470,13 @@ impl<'s> Reader<'s> {
         if let Some(after) = r.strip_prefix('-') {
             let (rest, e) = self.required(after, |a| self.unary(a, depth + 1))?;
             let span = Span::new(self.offset(r), e.span.end);
-            return Ok((rest, Syntax { kind: SyntaxKind::Neg(Box::new(e)), span }));
+            return Ok((
+                rest,
+                Syntax {
+                    kind: SyntaxKind::Neg(Box::new(e)),
+                    span,
+                },
+            ));
         }
         self.power(i, depth)
     }
@@ -439,15 +503,24 @@ impl<'s> Reader<'s> {
             let r = skip_ws(rest);
             let after = if let Some(a) = r.strip_prefix(['\'', 'ᵀ', '′']) {
                 a
-            } else if let Some(a) = r.strip_prefix("^T").filter(|a| !a.starts_with(is_ident_char)) {
+            } else if let Some(a) = r
+                .strip_prefix("^T")
+                .filter(|a| !a.starts_with(is_ident_char))
+            {
                 a
-            } else if let Some(a) = r.strip_prefix("^{T}").or_else(|| r.strip_prefix("^{\\top}")) {
+            } else if let Some(a) = r
+                .strip_prefix("^{T}")
+                .or_else(|| r.strip_prefix("^{\\top}"))
+            {
                 a
             } else {
                 return Ok((rest, e));
             };
             let span = Span::new(e.span.start, self.offset(after));
-            e = Syntax { kind: SyntaxKind::T(Box::new(e)), span };
+            e = Syntax {
+                kind: SyntaxKind::T(Box::new(e)),
+                span,
+            };
             rest = after;
         }
     }
@@ -460,18 +533,38 @@ impl<'s> Reader<'s> {
             let Some(after) = r.strip_prefix(')') else {
                 return self.fail(r, "`)` closing the parenthesis");
             };
-            return Ok((after, Syntax { kind: e.kind, span: self.span(i, after) }));
+            return Ok((
+                after,
+                Syntax {
+                    kind: e.kind,
+                    span: self.span(i, after),
+                },
+            ));
         }
         if let Ok((rest, n)) = self.number(i) {
-            return Ok((rest, Syntax { kind: SyntaxKind::Num(n), span: self.span(i, rest) }));
+            return Ok((
+                rest,
+                Syntax {
+                    kind: SyntaxKind::Num(n),
+                    span: self.span(i, rest),
+                },
+            ));
         }
         if self.patterns {
             if let Some(after) = i.strip_prefix('?') {
-                let (rest, name) = self.ident(after).map_err(|_| nom::Err::Failure(Fail {
-                    rest: after,
-                    expected: "a pattern variable name".into(),
-                }))?;
-                return Ok((rest, Syntax { kind: SyntaxKind::Pat(name.into()), span: self.span(i, rest) }));
+                let (rest, name) = self.ident(after).map_err(|_| {
+                    nom::Err::Failure(Fail {
+                        rest: after,
+                        expected: "a pattern variable name".into(),
+                    })
+                })?;
+                return Ok((
+                    rest,
+                    Syntax {
+                        kind: SyntaxKind::Pat(name.into()),
+                        span: self.span(i, rest),
+                    },
+                ));
             }
         }
         let (rest, name) = self.ident(i)?;
@@ -480,10 +573,23 @@ impl<'s> Reader<'s> {
         if let Some(args) = r.strip_prefix('(') {
             return self.call(i, name, name_span, args, depth);
         }
-        Ok((rest, Syntax { kind: SyntaxKind::Name(name.into()), span: name_span }))
+        Ok((
+            rest,
+            Syntax {
+                kind: SyntaxKind::Name(name.into()),
+                span: name_span,
+            },
+        ))
     }
 
-    fn call(&self, start: &'s str, name: &str, name_span: Span, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
+    fn call(
+        &self,
+        start: &'s str,
+        name: &str,
+        name_span: Span,
+        i: &'s str,
+        depth: usize,
+    ) -> PResult<'s, Syntax> {
         let mut args = Vec::new();
         let mut rest = skip_ws(i);
         if !rest.starts_with(')') {
@@ -503,7 +609,13 @@ impl<'s> Reader<'s> {
             return self.fail(rest, "`,` or `)` in the argument list");
         };
         let span = self.span(start, after);
-        Ok((after, Syntax { kind: SyntaxKind::Call(name.into(), name_span, args), span }))
+        Ok((
+            after,
+            Syntax {
+                kind: SyntaxKind::Call(name.into(), name_span, args),
+                span,
+            },
+        ))
     }
 
     /// `123`, `0.5`, `1e-3`: exact rationals.
@@ -523,7 +635,10 @@ impl<'s> Reader<'s> {
 
 fn bin(op: BinOp, a: Syntax, b: Syntax) -> Syntax {
     let span = a.span.join(b.span);
-    Syntax { kind: SyntaxKind::Bin(op, Box::new(a), Box::new(b)), span }
+    Syntax {
+        kind: SyntaxKind::Bin(op, Box::new(a), Box::new(b)),
+        span,
+    }
 }
 
 /// The exact value of a decimal literal such as `2.5e-3`.

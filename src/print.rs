@@ -120,7 +120,11 @@ impl Printer {
         if precedence(e, self.format) >= min {
             return self.expr(out, e);
         }
-        let (open, close) = if self.format == Format::Latex { ("\\left(", "\\right)") } else { ("(", ")") };
+        let (open, close) = if self.format == Format::Latex {
+            ("\\left(", "\\right)")
+        } else {
+            ("(", ")")
+        };
         out.write_str(open)?;
         self.expr(out, e)?;
         out.write_str(close)
@@ -145,13 +149,16 @@ impl Printer {
         let (base, sub) = match name.split_once('_') {
             Some((b, s)) => (b, s),
             None => {
-                let cut = name.trim_end_matches(|c: char| c.is_ascii_digit()).len().max(1);
+                let cut = name
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .len()
+                    .max(1);
                 name.split_at(cut)
             }
         };
         const GREEK: [&str; 20] = [
-            "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "kappa", "lambda", "mu", "nu",
-            "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "omega",
+            "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "kappa",
+            "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "omega",
         ];
         if GREEK.contains(&base) || GREEK.contains(&base.to_lowercase().as_str()) {
             write!(out, "\\{base}")?;
@@ -184,7 +191,11 @@ impl Printer {
                 if shape.rows.is_one() {
                     return write!(out, "{name}({c})'");
                 }
-                if shape.cols.is_one() { write!(out, "{name}({r})") } else { write!(out, "{name}({r}, {c})") }
+                if shape.cols.is_one() {
+                    write!(out, "{name}({r})")
+                } else {
+                    write!(out, "{name}({r}, {c})")
+                }
             }
         }
     }
@@ -200,11 +211,18 @@ impl Printer {
             Format::Unicode => {
                 let left_digit = matches!(a.op, Op::Num(_));
                 let right_digit = matches!(b.op, Op::Num(_));
-                let atomic = |x: &Expr| matches!(x.op, Op::Var(..)) && x.to_string().chars().count() == 1;
-                let glued = (atomic(a) || left_digit || matches!(a.op, Op::T)) && precedence(b, self.format) >= POWER
+                let atomic =
+                    |x: &Expr| matches!(x.op, Op::Var(..)) && x.to_string().chars().count() == 1;
+                let glued = (atomic(a) || left_digit || matches!(a.op, Op::T))
+                    && precedence(b, self.format) >= POWER
                     && !right_digit
-                    && (matches!(b.op, Op::Var(..) | Op::T | Op::Eye | Op::Ones) || precedence(b, self.format) < PRODUCT);
-                out.write_str(if glued || precedence(b, self.format) < PRODUCT { "" } else { "·" })?;
+                    && (matches!(b.op, Op::Var(..) | Op::T | Op::Eye | Op::Ones)
+                        || precedence(b, self.format) < PRODUCT);
+                out.write_str(if glued || precedence(b, self.format) < PRODUCT {
+                    ""
+                } else {
+                    "·"
+                })?;
             }
         }
         self.child(out, b, POWER)
@@ -219,7 +237,11 @@ impl Printer {
             return out.write_str("}");
         }
         self.child(out, e.a(), PRODUCT)?;
-        out.write_str(if self.format == Format::Text { "/" } else { " / " })?;
+        out.write_str(if self.format == Format::Text {
+            "/"
+        } else {
+            " / "
+        })?;
         self.child(out, e.b(), POWER)
     }
 
@@ -261,7 +283,14 @@ impl Printer {
         }
     }
 
-    fn wrapped(&self, out: &mut impl Write, before: &str, a: &Expr, open: &str, close: &str) -> std::fmt::Result {
+    fn wrapped(
+        &self,
+        out: &mut impl Write,
+        before: &str,
+        a: &Expr,
+        open: &str,
+        close: &str,
+    ) -> std::fmt::Result {
         out.write_str(before)?;
         out.write_str(open)?;
         self.expr(out, a)?;
@@ -308,7 +337,7 @@ impl Printer {
 
     fn numpy_call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
         let (before, after) = match f {
-            Func::Sigmoid => ("1 / (1 + np.exp(-(", ")))"),
+            Func::Sigmoid => ("(1 / (1 + np.exp(-(", "))))"),
             Func::Relu => ("np.maximum(", ", 0)"),
             Func::Step => ("np.heaviside(", ", 0.5)"),
             Func::Norm1 => ("np.sum(np.abs(", "))"),

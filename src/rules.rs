@@ -14,7 +14,10 @@ use std::sync::OnceLock;
 
 /// The rule files compiled into nabla: (group, text).
 pub const RULE_FILES: &[(&str, &str)] = &[
-    ("differentials", include_str!("../rules/differentials.rules")),
+    (
+        "differentials",
+        include_str!("../rules/differentials.rules"),
+    ),
     ("algebra", include_str!("../rules/algebra.rules")),
 ];
 
@@ -42,6 +45,8 @@ pub enum Predicate {
     Square,
     /// Equal to its transpose.
     Sym,
+    /// A rational literal.
+    Num,
     /// A positive integer literal.
     PosInt,
     /// A negative integer literal.
@@ -53,7 +58,8 @@ pub enum Predicate {
 }
 
 impl Predicate {
-    const NAMES: [(&'static str, Predicate); 9] = [
+    const NAMES: [(&'static str, Predicate); 10] = [
+        ("num", Predicate::Num),
         ("product", Predicate::Product),
         ("same", Predicate::Same),
         ("const", Predicate::Const),
@@ -67,29 +73,42 @@ impl Predicate {
 
     /// The predicate of a given name.
     pub fn from_name(name: &str) -> Option<Predicate> {
-        Predicate::NAMES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+        Predicate::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
     }
 
     /// The name used in rule files.
     pub fn name(self) -> &'static str {
-        Predicate::NAMES.iter().find(|(_, p)| *p == self).map_or("?", |(n, _)| n)
+        Predicate::NAMES
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("?", |(n, _)| n)
     }
 
     /// How many pattern variables the predicate takes.
     pub fn arity(self) -> usize {
-        if matches!(self, Predicate::Same | Predicate::Product) { 2 } else { 1 }
+        if matches!(self, Predicate::Same | Predicate::Product) {
+            2
+        } else {
+            1
+        }
     }
 
     /// Whether values with these facts (one per variable) satisfy the predicate.
     pub fn holds(self, args: &[&Facts]) -> bool {
         let facts = args[0];
-        let integer = |f: fn(&BigRational) -> bool| facts.num.as_ref().is_some_and(|n| n.is_integer() && f(n));
+        let integer = |f: fn(&BigRational) -> bool| {
+            facts.num.as_ref().is_some_and(|n| n.is_integer() && f(n))
+        };
         match self {
             Predicate::Const => facts.constant,
             Predicate::Scalar => facts.shape.is_scalar(),
             Predicate::Array => !facts.shape.is_scalar(),
             Predicate::Square => facts.shape.is_square(),
             Predicate::Sym => facts.symmetric,
+            Predicate::Num => facts.num.is_some(),
             Predicate::PosInt => integer(|n| n.is_positive()),
             Predicate::NegInt => integer(|n| n.is_negative()),
             Predicate::Same => args[0].shape == args[1].shape,
@@ -117,7 +136,12 @@ pub struct Facts {
 impl Facts {
     /// The facts of a typed expression; `constant` tells whether it is free of the variable.
     pub fn of(e: &Expr, constant: bool) -> Facts {
-        Facts { shape: e.shape, symmetric: e.is_symmetric(), num: e.as_num().cloned(), constant }
+        Facts {
+            shape: e.shape,
+            symmetric: e.is_symmetric(),
+            num: e.as_num().cloned(),
+            constant,
+        }
     }
 }
 
@@ -152,8 +176,13 @@ pub struct Rule {
 /// Every rule of a group, loaded once.
 pub fn group(name: &str) -> &'static [Rule] {
     static TABLE: OnceLock<Vec<Rule>> = OnceLock::new();
-    let all = TABLE.get_or_init(|| load_all().unwrap_or_else(|e| panic!("the built-in rule table is broken: {e}")));
-    let start = all.iter().position(|r| r.group == name).unwrap_or(all.len());
+    let all = TABLE.get_or_init(|| {
+        load_all().unwrap_or_else(|e| panic!("the built-in rule table is broken: {e}"))
+    });
+    let start = all
+        .iter()
+        .position(|r| r.group == name)
+        .unwrap_or(all.len());
     let len = all[start..].iter().take_while(|r| r.group == name).count();
     &all[start..start + len]
 }
@@ -167,7 +196,10 @@ pub fn load_all() -> Result<Vec<Rule>> {
                 return Err(Error::Rule {
                     file: format!("rules/{group}.rules"),
                     line: rule.line,
-                    message: format!("the name `{}` is taken by rules/{}.rules:{}", rule.name, other.group, other.line),
+                    message: format!(
+                        "the name `{}` is taken by rules/{}.rules:{}",
+                        rule.name, other.group, other.line
+                    ),
                 });
             }
             all.push(rule);
@@ -184,7 +216,11 @@ pub fn load(group: &'static str, text: &str) -> Result<Vec<Rule>> {
         if line.is_empty() {
             continue;
         }
-        let fail = |message: String| Error::Rule { file: format!("rules/{group}.rules"), line: index + 1, message };
+        let fail = |message: String| Error::Rule {
+            file: format!("rules/{group}.rules"),
+            line: index + 1,
+            message,
+        };
         let rule = parse_rule(group, index + 1, line).map_err(fail)?;
         if rules.iter().any(|r: &Rule| r.name == rule.name) {
             return Err(fail(format!("the name `{}` is used twice", rule.name)));
@@ -197,10 +233,18 @@ pub fn load(group: &'static str, text: &str) -> Result<Vec<Rule>> {
 fn parse_rule(group: &'static str, line: usize, text: &str) -> std::result::Result<Rule, String> {
     let (name, body) = text.split_once(':').ok_or("expected `name: lhs => rhs`")?;
     let name = name.trim();
-    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
-        return Err(format!("`{name}` is not a rule name (letters, digits, `-`)"));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "`{name}` is not a rule name (letters, digits, `-`)"
+        ));
     }
-    let (lhs_text, rest) = body.split_once("=>").ok_or("expected `=>` between the two sides")?;
+    let (lhs_text, rest) = body
+        .split_once("=>")
+        .ok_or("expected `=>` between the two sides")?;
     let (rhs_text, conds_text) = match rest.split_once(" if ") {
         Some((r, c)) => (r, Some(c)),
         None => (rest, None),
@@ -219,7 +263,10 @@ fn parse_rule(group: &'static str, line: usize, text: &str) -> std::result::Resu
             .ok_or_else(|| format!("expected a condition like `const(?A)`, found `{cond}`"))?;
         let predicate = Predicate::from_name(pred.trim()).ok_or_else(|| {
             let known: Vec<_> = Predicate::NAMES.iter().map(|(n, _)| *n).collect();
-            format!("unknown predicate `{pred}`; the predicates are {}", known.join(", "))
+            format!(
+                "unknown predicate `{pred}`; the predicates are {}",
+                known.join(", ")
+            )
         })?;
         let vars = vars
             .split(';')
@@ -232,13 +279,25 @@ fn parse_rule(group: &'static str, line: usize, text: &str) -> std::result::Resu
         conditions.push(Condition { predicate, vars });
     }
     let bound = lhs.vars();
-    for var in rhs.vars().iter().chain(conditions.iter().flat_map(|c| &c.vars)) {
+    for var in rhs
+        .vars()
+        .iter()
+        .chain(conditions.iter().flat_map(|c| &c.vars))
+    {
         if !bound.contains(var) {
             return Err(format!("?{var} is not bound by the left side"));
         }
     }
     let text = (lhs_text.trim().to_string(), rhs_text.trim().to_string());
-    Ok(Rule { name: name.into(), group, line, lhs, rhs, conditions, text })
+    Ok(Rule {
+        name: name.into(),
+        group,
+        line,
+        lhs,
+        rhs,
+        conditions,
+        text,
+    })
 }
 
 /// Splits `p(?A), same(?B, ?C)` at the commas between conditions, joining a predicate's
@@ -285,12 +344,19 @@ impl Pat {
 
 fn to_pattern(e: &Syntax) -> std::result::Result<Pat, String> {
     let node = |op: Op, args: &[&Syntax]| -> std::result::Result<Pat, String> {
-        Ok(Pat::Node(op, args.iter().map(|a| to_pattern(a)).collect::<std::result::Result<_, _>>()?))
+        Ok(Pat::Node(
+            op,
+            args.iter()
+                .map(|a| to_pattern(a))
+                .collect::<std::result::Result<_, _>>()?,
+        ))
     };
     match &e.kind {
         SyntaxKind::Num(n) => Ok(Pat::Node(Op::Num(n.clone()), vec![])),
         SyntaxKind::Pat(v) => Ok(Pat::Var(Symbol::from(v.as_str()))),
-        SyntaxKind::Name(n) => Err(format!("`{n}`: rules use pattern variables `?{n}`, not names")),
+        SyntaxKind::Name(n) => Err(format!(
+            "`{n}`: rules use pattern variables `?{n}`, not names"
+        )),
         SyntaxKind::Neg(a) => node(Op::Neg, &[a]),
         SyntaxKind::T(a) => node(Op::T, &[a]),
         SyntaxKind::Bin(op, a, b) => {
@@ -306,7 +372,9 @@ fn to_pattern(e: &Syntax) -> std::result::Result<Pat, String> {
             };
             node(op, &[a, b])
         }
-        SyntaxKind::Call(name, _, args) if name == "d" && args.len() == 1 => Ok(Pat::D(Box::new(to_pattern(&args[0])?))),
+        SyntaxKind::Call(name, _, args) if name == "d" && args.len() == 1 => {
+            Ok(Pat::D(Box::new(to_pattern(&args[0])?)))
+        }
         SyntaxKind::Call(name, _, args) => {
             let f = Func::from_name(name).ok_or_else(|| format!("unknown function `{name}`"))?;
             match args.as_slice() {

@@ -42,7 +42,10 @@ pub struct Shape {
 
 impl Shape {
     /// The `1 × 1` shape of a scalar.
-    pub const SCALAR: Shape = Shape { rows: Dim::ONE, cols: Dim::ONE };
+    pub const SCALAR: Shape = Shape {
+        rows: Dim::ONE,
+        cols: Dim::ONE,
+    };
 
     /// A shape of the given dimensions.
     pub fn new(rows: Dim, cols: Dim) -> Shape {

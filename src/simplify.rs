@@ -7,8 +7,8 @@ use crate::lang::{Math, MatrixAnalysis};
 use crate::rules::{self, Facts, Pat, Rule};
 use crate::shape::Shape;
 use egg::{
-    ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst, RecExpr,
-    Rewrite, Runner, Subst, Var,
+    ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst,
+    RecExpr, Rewrite, Runner, Subst, Var,
 };
 use num_traits::Signed;
 use std::collections::HashMap;
@@ -16,6 +16,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Bounds on one simplification; reaching one still gives a correct (less simple) result.
+/// The iteration and node limits decide where saturation stops, so results are reproducible;
+/// the time limit is a safety net far above what any table row needs.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Rewrite rounds.
@@ -28,7 +30,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { iterations: 12, nodes: 20_000, time: Duration::from_millis(200) }
+        Limits {
+            iterations: 12,
+            nodes: 20_000,
+            time: Duration::from_millis(200),
+        }
     }
 }
 
@@ -52,25 +58,51 @@ pub fn simplify(e: &Expr, limits: Limits) -> (Expr, Report) {
         .with_iter_limit(limits.iterations)
         .with_node_limit(limits.nodes)
         .with_time_limit(limits.time)
+        .with_scheduler(egg::SimpleScheduler)
         .run(rewrites());
     let report = Report {
         nodes: runner.egraph.total_number_of_nodes(),
         iterations: runner.iterations.len(),
         stop: format!("{:?}", runner.stop_reason),
     };
+    if std::env::var("NABLA_DEBUG").is_ok() {
+        for it in &runner.iterations {
+            eprintln!("{} {:?}", it.egraph_nodes, it.applied);
+        }
+        for class in runner.egraph.classes() {
+            let nodes: Vec<String> = class
+                .nodes
+                .iter()
+                .map(|n| format!("{n}{:?}", n.children))
+                .collect();
+            eprintln!("{} {}: {}", class.id, class.data.shape, nodes.join(" | "));
+        }
+    }
     let extractor = Extractor::new(&runner.egraph, TextbookCost);
     let (_, best) = extractor.find_best(root);
     (tidied(from_rec(&best)), report)
 }
 
-fn add_expr(graph: &mut EGraph<Math, MatrixAnalysis>, e: &Expr, memo: &mut HashMap<*const Node, Id>) -> Id {
+fn add_expr(
+    graph: &mut EGraph<Math, MatrixAnalysis>,
+    e: &Expr,
+    memo: &mut HashMap<*const Node, Id>,
+) -> Id {
     let key = Arc::as_ptr(&e.0);
     if let Some(&id) = memo.get(&key) {
         return id;
     }
     let children = e.args.iter().map(|a| add_expr(graph, a, memo)).collect();
-    let leaf_shape = if e.args.is_empty() { e.shape } else { Shape::SCALAR };
-    let id = graph.add(Math { op: e.op.clone(), leaf_shape, children });
+    let leaf_shape = if e.args.is_empty() {
+        e.shape
+    } else {
+        Shape::SCALAR
+    };
+    let id = graph.add(Math {
+        op: e.op.clone(),
+        leaf_shape,
+        children,
+    });
     memo.insert(key, id);
     id
 }
@@ -84,7 +116,13 @@ fn from_rec(rec: &RecExpr<Math>) -> Expr {
                 op => Expr::leaf(op.clone(), node.leaf_shape),
             }
         } else {
-            build::apply(node.op.clone(), node.children.iter().map(|c| built[usize::from(*c)].clone()).collect())
+            build::apply(
+                node.op.clone(),
+                node.children
+                    .iter()
+                    .map(|c| built[usize::from(*c)].clone())
+                    .collect(),
+            )
         };
         built.push(e);
     }
@@ -115,15 +153,29 @@ pub fn tidy(e: &Expr) -> Expr {
     let negative = |x: &Expr| x.as_num().is_some_and(|n| n.is_negative());
     let (a, b) = (&args[0], args.get(1));
     match (&e.op, b) {
-        (Op::Mul, Some(b)) if b.op == Op::Mul => tidy(&build::mul(build::mul(a.clone(), b.a().clone()), b.b().clone())),
+        (Op::Mul, Some(b)) if b.op == Op::Mul => tidy(&build::mul(
+            build::mul(a.clone(), b.a().clone()),
+            b.b().clone(),
+        )),
         (Op::Mul, Some(b)) if scalar(b) && !scalar(a) => tidy(&build::mul(b.clone(), a.clone())),
-        (Op::Mul, Some(b)) if a.op == Op::Div => tidy(&build::div(build::mul(a.a().clone(), b.clone()), a.b().clone())),
-        (Op::Mul, Some(b)) if b.op == Op::Div => tidy(&build::div(build::mul(a.clone(), b.a().clone()), b.b().clone())),
-        (Op::Mul, Some(b)) if negative(a) => build::neg(build::mul(build::neg(a.clone()), b.clone())),
-        (Op::Mul, Some(b)) if a.op == Op::Mul && negative(a.a()) => {
-            build::neg(tidy(&build::mul(build::mul(build::neg(a.a().clone()), a.b().clone()), b.clone())))
+        (Op::Mul, Some(b)) if a.op == Op::Div => tidy(&build::div(
+            build::mul(a.a().clone(), b.clone()),
+            a.b().clone(),
+        )),
+        (Op::Mul, Some(b)) if b.op == Op::Div => tidy(&build::div(
+            build::mul(a.clone(), b.a().clone()),
+            b.b().clone(),
+        )),
+        (Op::Mul, Some(b)) if negative(a) => {
+            build::neg(build::mul(build::neg(a.clone()), b.clone()))
         }
-        (Op::T, None) if a.op == Op::Div => tidy(&build::div(build::t(a.a().clone()), a.b().clone())),
+        (Op::Mul, Some(b)) if a.op == Op::Mul && negative(a.a()) => build::neg(tidy(&build::mul(
+            build::mul(build::neg(a.a().clone()), a.b().clone()),
+            b.clone(),
+        ))),
+        (Op::T, None) if a.op == Op::Div => {
+            tidy(&build::div(build::t(a.a().clone()), a.b().clone()))
+        }
         (Op::Add, Some(b)) if matches!(b.op, Op::Add | Op::Sub) && b.a().shape == b.b().shape => {
             let inner = build::add(a.clone(), b.a().clone());
             tidy(&build::apply(b.op.clone(), vec![inner, b.b().clone()]))
@@ -142,15 +194,23 @@ fn rewrites() -> &'static [Rewrite<Math, MatrixAnalysis>] {
 pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
     let lhs = to_pattern(&rule.lhs);
     let rhs = to_pattern(&rule.rhs);
-    let conditions = rule.conditions.clone();
-    let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, _: Id, subst: &Subst| {
-        conditions.iter().all(|c| {
-            let facts: Vec<&Facts> = c.vars.iter().map(|v| &graph[subst[var(*v)]].data).collect();
-            c.predicate.holds(&facts)
-        })
+    let conditions: Vec<(rules::Predicate, Vec<Var>)> =
+        rule.conditions.iter().map(|c| (c.predicate, c.vars.iter().map(|v| var(*v)).collect())).collect();
+    // A class with a known rational value already holds that number: rewriting it only adds
+    // arithmetic on constants (1*1, 1^2, ...) that can grow without end.
+    let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, class: Id, subst: &Subst| {
+        graph[class].data.num.is_none()
+            && conditions.iter().all(|(predicate, vars)| {
+                let facts: Vec<&Facts> = vars.iter().map(|v| &graph[subst[*v]].data).collect();
+                predicate.holds(&facts)
+            })
     };
-    let applier = ConditionalApplier { condition, applier: rhs };
-    Rewrite::new(rule.name.as_str(), lhs, applier).unwrap_or_else(|e| panic!("rule {}: {e}", rule.name))
+    let applier = ConditionalApplier {
+        condition,
+        applier: rhs,
+    };
+    Rewrite::new(rule.name.as_str(), lhs, applier)
+        .unwrap_or_else(|e| panic!("rule {}: {e}", rule.name))
 }
 
 fn var(name: egg::Symbol) -> Var {
@@ -163,7 +223,11 @@ fn to_pattern(pat: &Pat) -> Pattern<Math> {
             Pat::Var(v) => ast.add(ENodeOrVar::Var(var(*v))),
             Pat::Node(op, args) => {
                 let children = args.iter().map(|a| go(a, ast)).collect();
-                ast.add(ENodeOrVar::ENode(Math { op: op.clone(), leaf_shape: Shape::SCALAR, children }))
+                ast.add(ENodeOrVar::ENode(Math {
+                    op: op.clone(),
+                    leaf_shape: Shape::SCALAR,
+                    children,
+                }))
             }
             Pat::D(_) => panic!("differentials are not algebra"),
         }
@@ -193,13 +257,17 @@ impl CostFunction<Math> for TextbookCost {
         let own = match &enode.op {
             _ if enode.children.is_empty() => 1.0,
             Op::T if child[0].leaf => 0.3,
-            Op::T => 0.5,
+            // Among transposes of compounds, the smaller one is the more readable.
+            Op::T => 0.5 + 0.01 * below,
             Op::Mul if child[1].number => 1.5,
             Op::Mul if child[0].number => 0.9,
             Op::Neg => 0.9,
             _ => 1.0,
         };
-        Cost { total: below + own, leaf: enode.children.is_empty(), number: matches!(enode.op, Op::Num(_)) }
+        Cost {
+            total: below + own,
+            leaf: enode.children.is_empty(),
+            number: matches!(enode.op, Op::Num(_)),
+        }
     }
 }
-

@@ -1,0 +1,123 @@
+//! The classic table (rules/table.txt): every row must print its textbook form, agree with
+//! central finite differences, print text that parses back to the same expression, and match
+//! its snapshots in text, unicode, LaTeX and NumPy.
+
+use nabla::check::CheckOptions;
+use nabla::{Format, Options};
+
+struct Row {
+    name: String,
+    wrt: String,
+    input: String,
+    expected: String,
+}
+
+fn rows() -> Vec<Row> {
+    let text = include_str!("../rules/table.txt");
+    let rows: Vec<Row> = (text.lines())
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').map(str::trim).collect();
+            assert_eq!(f.len(), 4, "a table row has four fields: {l}");
+            Row {
+                name: f[0].into(),
+                wrt: f[1].into(),
+                input: f[2].into(),
+                expected: f[3].into(),
+            }
+        })
+        .collect();
+    assert!(rows.len() >= 60, "the table has {} rows", rows.len());
+    rows
+}
+
+#[test]
+fn every_row_prints_its_textbook_form() {
+    let mut wrong = Vec::new();
+    for row in rows() {
+        match nabla::diff(&row.input, &row.wrt, &Options::default()) {
+            Ok(d) if d.text() == row.expected => {}
+            Ok(d) => wrong.push(format!(
+                "{}: printed {} but the table says {}",
+                row.name,
+                d.text(),
+                row.expected
+            )),
+            Err(e) => wrong.push(format!("{}: {}", row.name, e.render(&row.input))),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} rows differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn every_row_agrees_with_finite_differences() {
+    let mut wrong = Vec::new();
+    for row in rows() {
+        for layout in [nabla::Layout::Numerator, nabla::Layout::Denominator] {
+            let d = nabla::diff(&row.input, &row.wrt, &Options { layout })
+                .expect("the row differentiates");
+            let report = d.check(CheckOptions { draws: 4, seed: 7 });
+            if !report.passed() {
+                wrong.push(format!(
+                    "{} ({layout:?}): {} -> {report}",
+                    row.name,
+                    d.text()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_row_prints_text_that_parses_back() {
+    for row in rows() {
+        let d =
+            nabla::diff(&row.input, &row.wrt, &Options::default()).expect("the row differentiates");
+        let again = format!("{}{}", d.input.declarations(), d.text());
+        let parsed =
+            nabla::read(&again).unwrap_or_else(|e| panic!("{}: {}", row.name, e.render(&again)));
+        assert_eq!(
+            parsed.expr, d.expr,
+            "{}: `{again}` parses to another expression",
+            row.name
+        );
+    }
+}
+
+#[test]
+fn every_row_matches_its_snapshots() {
+    for row in rows() {
+        let d =
+            nabla::diff(&row.input, &row.wrt, &Options::default()).expect("the row differentiates");
+        let denominator = nabla::diff(
+            &row.input,
+            &row.wrt,
+            &Options {
+                layout: nabla::Layout::Denominator,
+            },
+        )
+        .expect("the row differentiates");
+        let shown = format!(
+            "text:        {}\nunicode:     {}\nlatex:       {}\nnumpy:       {}\ndenominator: {}\n",
+            d.format(Format::Text),
+            d.format(Format::Unicode),
+            d.format(Format::Latex),
+            d.format(Format::Numpy),
+            denominator.format(Format::Text),
+        );
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            description => format!("d/d{} {}", row.wrt, row.input),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("table__{}", row.name), shown);
+        });
+    }
+}
