@@ -9,7 +9,7 @@ use crate::parse::{BinOp, DimSyntax, Program, Syntax, SyntaxKind};
 use crate::shape::{Dim, Shape};
 use egg::Symbol;
 use num_traits::Signed;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A variable of the input with its shape and properties.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,9 +89,23 @@ type UShape = (UDim, UDim);
 const SCALAR: UShape = (UDim::Known(Dim::ONE), UDim::Known(Dim::ONE));
 
 /// Infers the shapes of a parsed input.
+///
+/// An undeclared a–g name added to (or subtracted from) an array is taken as a bias of that
+/// array's shape, as in `tanh(W*x + b)`; declare it `b: R` for a broadcast scalar.
 pub fn infer(program: &Program, src: &str) -> Result<Typed> {
+    let (typed, biases) = infer_with(program, src, HashSet::new())?;
+    if biases.is_empty() {
+        return Ok(typed);
+    }
+    Ok(infer_with(program, src, biases).map_or(typed, |(t, _)| t))
+}
+
+/// One inference pass with the names in `biases` taken as arrays; also returns the default
+/// scalars that met an array in a sum.
+fn infer_with(program: &Program, src: &str, biases: HashSet<String>) -> Result<(Typed, HashSet<String>)> {
     let mut cx = Inference {
         src,
+        biases,
         ..Default::default()
     };
     for decl in &program.decls {
@@ -118,7 +132,12 @@ pub fn infer(program: &Program, src: &str) -> Result<Typed> {
         });
     };
     cx.shape(body)?;
-    cx.finish(values, body)
+    // A name is a bias only when every use of it is a term added to an array.
+    let found = (cx.uses.iter())
+        .filter(|(_, (all, added))| all == added)
+        .map(|(n, _)| n.clone())
+        .collect();
+    Ok((cx.finish(values, body)?, found))
 }
 
 #[derive(Default)]
@@ -131,6 +150,12 @@ struct Inference<'s> {
     defs: HashMap<String, UShape>,
     /// The shapes of `eye`, `ones` and `zeros` calls, by span.
     constants: HashMap<(usize, usize), UShape>,
+    /// Undeclared a–g names to take as arrays (biases).
+    biases: HashSet<String>,
+    /// Undeclared names given the scalar default.
+    default_scalars: HashSet<String>,
+    /// How often each undeclared name is used, and how often as a term added to an array.
+    uses: HashMap<String, (usize, usize)>,
 }
 
 impl Inference<'_> {
@@ -219,9 +244,10 @@ impl Inference<'_> {
     /// The shape of a name used without declaration, by matrixcalculus.org's convention.
     fn default_shape(&mut self, name: &str) -> UShape {
         let first = name.chars().next().unwrap_or('a');
-        if first.is_uppercase() {
+        if first.is_uppercase() || self.biases.contains(name) {
             (self.fresh(), self.fresh())
         } else if ('a'..='g').contains(&first) || !first.is_ascii_alphabetic() {
+            self.default_scalars.insert(name.to_string());
             SCALAR
         } else {
             (self.fresh(), UDim::Known(Dim::ONE))
@@ -284,6 +310,9 @@ impl Inference<'_> {
             return Ok(*s);
         }
         if let Some((s, _)) = self.vars.get(name) {
+            if let Some(count) = self.uses.get_mut(name) {
+                count.0 += 1;
+            }
             return Ok(*s);
         }
         if Func::from_name(name).is_some() || ["eye", "ones", "zeros"].contains(&name) {
@@ -293,6 +322,7 @@ impl Inference<'_> {
                 hint: format!("call it with an argument: {name}(...)"),
             });
         }
+        self.uses.entry(name.to_string()).or_default().0 += 1;
         let shape = self.default_shape(name);
         self.vars
             .insert(name.to_string(), (shape, Props::default()));
@@ -311,6 +341,14 @@ impl Inference<'_> {
         let (a_scalar, b_scalar) = (self.is_scalar(sa), self.is_scalar(sb));
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Had | BinOp::HDiv | BinOp::HPow => {
+                if matches!(op, BinOp::Add | BinOp::Sub) && a_scalar != b_scalar {
+                    let scalar_side = if a_scalar { a.0 } else { b.0 };
+                    if let SyntaxKind::Name(n) = &scalar_side.kind {
+                        if self.default_scalars.contains(n) {
+                            self.uses.entry(n.clone()).or_default().1 += 1;
+                        }
+                    }
+                }
                 if b_scalar {
                     return Ok(sa);
                 }

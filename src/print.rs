@@ -37,6 +37,20 @@ pub fn write(out: &mut impl Write, e: &Expr, format: Format) -> std::fmt::Result
     Printer { format }.expr(out, e)
 }
 
+/// A nabla name as a Python identifier: keywords and `np` get a trailing underscore.
+pub fn numpy_name(name: &str) -> String {
+    const RESERVED: [&str; 36] = [
+        "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
+        "except", "False", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "None",
+        "nonlocal", "not", "or", "pass", "raise", "return", "True", "try", "while", "with", "yield", "np",
+    ];
+    if RESERVED.contains(&name) { format!("{name}_") } else { name.to_string() }
+}
+
+fn numpy_dim(d: crate::shape::Dim) -> String {
+    numpy_name(&d.to_string())
+}
+
 /// Binding strength, loosest first.
 const SUM: u8 = 1;
 const NEG: u8 = 2;
@@ -143,6 +157,9 @@ impl Printer {
     }
 
     fn name(&self, out: &mut impl Write, name: &str) -> std::fmt::Result {
+        if self.format == Format::Numpy {
+            return out.write_str(&numpy_name(name));
+        }
         if self.format != Format::Latex {
             return out.write_str(name);
         }
@@ -182,9 +199,9 @@ impl Printer {
             (Format::Unicode, Op::Eye) => out.write_str("I"),
             (Format::Unicode, Op::Ones) => out.write_str("𝟏"),
             (Format::Unicode, _) => out.write_str("0"),
-            (Format::Numpy, Op::Eye) => write!(out, "np.eye({r})"),
-            (Format::Numpy, Op::Ones) => write!(out, "np.ones(({r}, {c}))"),
-            (Format::Numpy, _) => write!(out, "np.zeros(({r}, {c}))"),
+            (Format::Numpy, Op::Eye) => write!(out, "np.eye({})", numpy_dim(r)),
+            (Format::Numpy, Op::Ones) => write!(out, "np.ones(({}, {}))", numpy_dim(r), numpy_dim(c)),
+            (Format::Numpy, _) => write!(out, "np.zeros(({}, {}))", numpy_dim(r), numpy_dim(c)),
             (Format::Text, Op::Eye) => write!(out, "eye({r})"),
             (Format::Text, _) => {
                 let name = if *op == Op::Ones { "ones" } else { "zeros" };
