@@ -138,7 +138,7 @@ pub fn matches(pat: &Pat, e: &Expr, bindings: &mut Bindings) -> bool {
 }
 
 /// Builds the expression a pattern describes under `bindings` (which bind all its variables).
-pub fn instantiate(pat: &Pat, bindings: &Bindings) -> Expr {
+pub fn instantiate(pat: &Pat, bindings: &[(Symbol, Expr)]) -> Expr {
     match pat {
         Pat::Var(v) => bindings
             .iter()

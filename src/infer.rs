@@ -102,7 +102,11 @@ pub fn infer(program: &Program, src: &str) -> Result<Typed> {
 
 /// One inference pass with the names in `biases` taken as arrays; also returns the default
 /// scalars that met an array in a sum.
-fn infer_with(program: &Program, src: &str, biases: HashSet<String>) -> Result<(Typed, HashSet<String>)> {
+fn infer_with(
+    program: &Program,
+    src: &str,
+    biases: HashSet<String>,
+) -> Result<(Typed, HashSet<String>)> {
     let mut cx = Inference {
         src,
         biases,
@@ -592,11 +596,26 @@ impl Inference<'_> {
     }
 }
 
+/// Whether `e` is a constant integer such as `3`, `-2` or `3 + 1`.
 fn is_integer_literal(e: &Syntax) -> bool {
+    constant(e).is_some_and(|n| n.is_integer())
+}
+
+/// The value of a constant expression of numbers.
+fn constant(e: &Syntax) -> Option<num_rational::BigRational> {
     match &e.kind {
-        SyntaxKind::Num(n) => n.is_integer(),
-        SyntaxKind::Neg(a) => is_integer_literal(a),
-        _ => false,
+        SyntaxKind::Num(n) => Some(n.clone()),
+        SyntaxKind::Neg(a) => Some(-constant(a)?),
+        SyntaxKind::Bin(op, a, b) => {
+            let (a, b) = (constant(a)?, constant(b)?);
+            match op {
+                BinOp::Add => Some(a + b),
+                BinOp::Sub => Some(a - b),
+                BinOp::Mul | BinOp::Had => Some(a * b),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

@@ -28,7 +28,9 @@ impl Language for Math {
     }
 
     fn matches(&self, other: &Self) -> bool {
-        self.op == other.op && self.leaf_shape == other.leaf_shape && self.children.len() == other.children.len()
+        self.op == other.op
+            && self.leaf_shape == other.leaf_shape
+            && self.children.len() == other.children.len()
     }
 
     fn children(&self) -> &[Id] {

@@ -40,11 +40,16 @@ pub fn write(out: &mut impl Write, e: &Expr, format: Format) -> std::fmt::Result
 /// A nabla name as a Python identifier: keywords and `np` get a trailing underscore.
 pub fn numpy_name(name: &str) -> String {
     const RESERVED: [&str; 36] = [
-        "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
-        "except", "False", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "None",
-        "nonlocal", "not", "or", "pass", "raise", "return", "True", "try", "while", "with", "yield", "np",
+        "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+        "elif", "else", "except", "False", "finally", "for", "from", "global", "if", "import",
+        "in", "is", "lambda", "None", "nonlocal", "not", "or", "pass", "raise", "return", "True",
+        "try", "while", "with", "yield", "np",
     ];
-    if RESERVED.contains(&name) { format!("{name}_") } else { name.to_string() }
+    if RESERVED.contains(&name) {
+        format!("{name}_")
+    } else {
+        name.to_string()
+    }
 }
 
 fn numpy_dim(d: crate::shape::Dim) -> String {
@@ -200,7 +205,9 @@ impl Printer {
             (Format::Unicode, Op::Ones) => out.write_str("𝟏"),
             (Format::Unicode, _) => out.write_str("0"),
             (Format::Numpy, Op::Eye) => write!(out, "np.eye({})", numpy_dim(r)),
-            (Format::Numpy, Op::Ones) => write!(out, "np.ones(({}, {}))", numpy_dim(r), numpy_dim(c)),
+            (Format::Numpy, Op::Ones) => {
+                write!(out, "np.ones(({}, {}))", numpy_dim(r), numpy_dim(c))
+            }
             (Format::Numpy, _) => write!(out, "np.zeros(({}, {}))", numpy_dim(r), numpy_dim(c)),
             (Format::Text, Op::Eye) => write!(out, "eye({r})"),
             (Format::Text, _) => {

@@ -194,8 +194,11 @@ fn rewrites() -> &'static [Rewrite<Math, MatrixAnalysis>] {
 pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
     let lhs = to_pattern(&rule.lhs);
     let rhs = to_pattern(&rule.rhs);
-    let conditions: Vec<(rules::Predicate, Vec<Var>)> =
-        rule.conditions.iter().map(|c| (c.predicate, c.vars.iter().map(|v| var(*v)).collect())).collect();
+    let conditions: Vec<(rules::Predicate, Vec<Var>)> = rule
+        .conditions
+        .iter()
+        .map(|c| (c.predicate, c.vars.iter().map(|v| var(*v)).collect()))
+        .collect();
     // A class with a known rational value already holds that number: rewriting it only adds
     // arithmetic on constants (1*1, 1^2, ...) that can grow without end.
     let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, class: Id, subst: &Subst| {
