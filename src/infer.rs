@@ -596,6 +596,15 @@ impl Inference<'_> {
     }
 }
 
+/// The source text of an operand, transposed: `A'`, `(A*B)'`.
+fn transposed(text: &str) -> String {
+    if text.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        format!("{text}'")
+    } else {
+        format!("({text})'")
+    }
+}
+
 /// Whether `e` is a constant integer such as `3`, `-2` or `3 + 1`.
 fn is_integer_literal(e: &Syntax) -> bool {
     constant(e).is_some_and(|n| n.is_integer())
