@@ -365,7 +365,7 @@ impl Inference<'_> {
                 let hint = if self.resolve(sa.0) == self.resolve(sb.1)
                     && self.resolve(sa.1) == self.resolve(sb.0)
                 {
-                    format!("did you mean `({})'`?", self.text(b.0.span))
+                    format!("did you mean `{}`?", transposed(self.text(b.0.span)))
                 } else {
                     "both sides of an elementwise operation need the same shape (or one a scalar)"
                         .into()
@@ -387,9 +387,9 @@ impl Inference<'_> {
                     self.text(b.0.span).to_string(),
                 );
                 let hint = if self.resolve(sa.0) == self.resolve(sb.0) {
-                    format!("did you mean `({ta})'*{tb}`?")
+                    format!("did you mean `{}*{tb}`?", transposed(&ta))
                 } else if self.resolve(sa.1) == self.resolve(sb.1) {
-                    format!("did you mean `{ta}*({tb})'`?")
+                    format!("did you mean `{ta}*{}`?", transposed(&tb))
                 } else {
                     "in a matrix product the columns on the left must match the rows on the right; use .* for an elementwise product".into()
                 };
