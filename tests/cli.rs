@@ -1,0 +1,647 @@
+//! Black-box tests of the `nabla` binary: exit codes, standard output and standard error.
+//!
+//! Every run clears the environment (so `NABLA_DEBUG`, `RUST_BACKTRACE`, `RUST_MIN_STACK`,
+//! `CLICOLOR_FORCE`, ... cannot change what the binary prints) and gets no standard input
+//! unless the test is about `-`. Snapshots live in the top-level `snapshots/` folder, named
+//! `cli__*.snap`; the inputs of the error snapshots are the files `tests/errors/*.txt`.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long one run of the binary may take before the test gives up on it.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What one run of the binary did.
+struct Run {
+    /// The exit code, or `None` when a signal ended the process (a crash).
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cut = |s: &str| s.chars().take(2000).collect::<String>();
+        write!(
+            f,
+            "exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code,
+            cut(&self.stdout),
+            cut(&self.stderr)
+        )
+    }
+}
+
+/// Runs `nabla ARGS` with a cleared environment; `stdin` is piped in when given, else empty.
+fn nabla(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .args(args)
+        .env_clear()
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the nabla binary");
+    // Feed and drain the pipes from threads, so that neither a child that exits early nor
+    // one that prints a lot can block the test.
+    let writer = stdin.map(|text| {
+        let mut pipe = child.stdin.take().unwrap();
+        let text = text.to_owned();
+        thread::spawn(move || {
+            // The child may exit (on an error) before reading everything: ignore broken pipes.
+            let _ = pipe.write_all(text.as_bytes());
+        })
+    });
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            String::from_utf8(bytes).expect("nabla printed invalid UTF-8")
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nabla {args:?} ran longer than {TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    if let Some(writer) = writer {
+        writer.join().unwrap();
+    }
+    Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// The command line, for snapshot descriptions and failure messages.
+fn command_line(args: &[&str], stdin: Option<&str>) -> String {
+    let mut line = String::from("nabla");
+    for arg in args {
+        if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || "'\"*()^;|<>$".contains(c))
+        {
+            line.push_str(&format!(" \"{}\"", arg.replace('"', "\\\"")));
+        } else {
+            line.push(' ');
+            line.push_str(arg);
+        }
+    }
+    if let Some(text) = stdin {
+        line.push_str(&format!("\nstdin:\n{text}"));
+    }
+    line
+}
+
+/// Held by the glob test for its whole run and by every other snapshot assertion: insta keeps
+/// the glob in progress in a process-wide stack, so a snapshot that fails in another test
+/// thread meanwhile would be counted as a failure of the glob instead of its own test.
+static SNAPSHOTS: Mutex<()> = Mutex::new(());
+
+fn lock_snapshots() -> MutexGuard<'static, ()> {
+    SNAPSHOTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Snapshots `value` as `snapshots/cli__NAME.snap`, described by the command that printed it.
+fn snapshot(name: &str, description: &str, value: &str) {
+    let _lock = lock_snapshots();
+    snapshot_unlocked(name, description, value);
+}
+
+/// [`snapshot`] for the glob test, which holds the lock already.
+fn snapshot_unlocked(name: &str, description: &str, value: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => true,
+        description => description,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, value);
+    });
+}
+
+/// Asserts exit code 0 and an empty standard error, and returns standard output.
+fn success(args: &[&str], stdin: Option<&str>) -> String {
+    let run = nabla(args, stdin);
+    let command = command_line(args, stdin);
+    assert_eq!(run.code, Some(0), "{command}\n{run}");
+    assert_eq!(run.stderr, "", "{command}\n{run}");
+    assert!(run.stdout.ends_with('\n'), "{command}\n{run}");
+    assert_eq!(run.stdout.lines().count(), 1, "{command}\n{run}");
+    run.stdout
+}
+
+/// Asserts the exit code, an empty standard output and a standard error starting with `nabla: `.
+fn failure(args: &[&str], stdin: Option<&str>, code: i32) -> Run {
+    let run = nabla(args, stdin);
+    let command = command_line(args, stdin);
+    assert_eq!(run.code, Some(code), "{command}\n{run}");
+    assert_eq!(run.stdout, "", "{command}\n{run}");
+    assert!(run.stderr.starts_with("nabla: "), "{command}\n{run}");
+    assert!(run.stderr.ends_with('\n'), "{command}\n{run}");
+    run
+}
+
+/// Asserts that `stderr` points into `source`: a ` --> LINE:COL` line, then the source line
+/// LINE as written, then a caret line with its first `^` under column COL.
+fn assert_caret(stderr: &str, source: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("  --> "))
+        .unwrap_or_else(|| panic!("no `  --> line:col` in\n{stderr}"));
+    let (line_no, col) = lines[at]["  --> ".len()..]
+        .split_once(':')
+        .unwrap_or_else(|| panic!("bad position line {:?}", lines[at]));
+    let line_no: usize = line_no.parse().unwrap();
+    let col: usize = col.parse().unwrap();
+    assert!(line_no >= 1 && col >= 1, "{stderr}");
+    assert_eq!(lines.get(at + 1), Some(&"   |"), "{stderr}");
+    let source_line = source.split('\n').nth(line_no - 1).unwrap_or_else(|| {
+        panic!("line {line_no} is past the end of the input\n{stderr}");
+    });
+    assert_eq!(
+        lines.get(at + 2).copied(),
+        Some(format!("   | {source_line}").as_str()),
+        "{stderr}"
+    );
+    let caret = lines
+        .get(at + 3)
+        .and_then(|l| l.strip_prefix("   | "))
+        .unwrap_or_else(|| {
+            panic!("no caret line after the source line in\n{stderr}");
+        });
+    let indent = caret.len() - caret.trim_start_matches(' ').len();
+    assert_eq!(
+        indent,
+        col - 1,
+        "the caret is not under column {col}\n{stderr}"
+    );
+    let marks = &caret[indent..];
+    assert!(
+        !marks.is_empty() && marks.chars().all(|c| c == '^'),
+        "bad caret line {caret:?}\n{stderr}"
+    );
+    assert!(
+        col - 1 + marks.len() <= source_line.chars().count().max(col),
+        "the caret runs past the end of the line\n{stderr}"
+    );
+}
+
+const QUADRATIC: &str = "x'*A*x";
+const LEAST_SQUARES: &str = "norm2(X*w - y)^2";
+const FORMATS: [&str; 4] = ["text", "unicode", "latex", "numpy"];
+
+#[test]
+fn quadratic_form_by_its_vector() {
+    let out = success(&["diff", QUADRATIC, "--wrt", "x"], None);
+    assert_eq!(out, "x'*(A + A')\n");
+}
+
+#[test]
+fn least_squares_by_the_weights() {
+    let out = success(&["diff", LEAST_SQUARES, "--wrt", "w"], None);
+    assert_eq!(out, "2*(X*w - y)'*X\n");
+}
+
+/// Snapshots every output format of `input` by `wrt` as `cli__format_NAME_FORMAT`.
+fn each_format(name: &str, input: &str, wrt: &str) {
+    for format in FORMATS {
+        let args = ["diff", input, "--wrt", wrt, "--format", format];
+        let out = success(&args, None);
+        snapshot(
+            &format!("format_{name}_{format}"),
+            &command_line(&args, None),
+            &out,
+        );
+    }
+    // The default format is text.
+    assert_eq!(
+        success(&["diff", input, "--wrt", wrt], None),
+        success(&["diff", input, "--wrt", wrt, "--format", "text"], None)
+    );
+}
+
+#[test]
+fn formats_of_the_quadratic_form() {
+    each_format("quadratic", QUADRATIC, "x");
+}
+
+#[test]
+fn formats_of_least_squares() {
+    each_format("least_squares", LEAST_SQUARES, "w");
+}
+
+#[test]
+fn denominator_layout() {
+    for (name, input, wrt) in [
+        ("quadratic", QUADRATIC, "x"),
+        ("least_squares", LEAST_SQUARES, "w"),
+    ] {
+        let args = ["diff", input, "--wrt", wrt, "--layout", "denominator"];
+        let out = success(&args, None);
+        snapshot(
+            &format!("layout_denominator_{name}"),
+            &command_line(&args, None),
+            &out,
+        );
+        // The default layout is numerator, and the two differ for a gradient.
+        let numerator = success(
+            &["diff", input, "--wrt", wrt, "--layout", "numerator"],
+            None,
+        );
+        assert_eq!(numerator, success(&["diff", input, "--wrt", wrt], None));
+        assert_ne!(numerator, out);
+    }
+}
+
+#[test]
+fn denominator_layout_in_latex() {
+    let args = [
+        "diff",
+        LEAST_SQUARES,
+        "--wrt",
+        "w",
+        "--layout",
+        "denominator",
+        "--format",
+        "latex",
+    ];
+    let out = success(&args, None);
+    snapshot(
+        "layout_denominator_least_squares_latex",
+        &command_line(&args, None),
+        &out,
+    );
+}
+
+#[test]
+fn input_from_stdin() {
+    let args = ["diff", "-", "--wrt", "x", "--format", "numpy"];
+    let stdin = "sum(exp(x))\n";
+    let out = success(&args, Some(stdin));
+    snapshot("stdin_numpy", &command_line(&args, Some(stdin)), &out);
+    // The same as the input given as an argument.
+    assert_eq!(
+        out,
+        success(
+            &["diff", "sum(exp(x))", "--wrt", "x", "--format", "numpy"],
+            None
+        )
+    );
+}
+
+#[test]
+fn program_over_several_lines_from_stdin() {
+    let args = ["diff", "-", "--wrt", "w"];
+    let stdin = "X: R^(m x n);\nw: R^n;\ny: R^m;\n\nr = X*w - y;\nr'*r\n";
+    let out = success(&args, Some(stdin));
+    snapshot("stdin_program", &command_line(&args, Some(stdin)), &out);
+    assert_eq!(out, success(&["diff", LEAST_SQUARES, "--wrt", "w"], None));
+}
+
+#[test]
+fn check_prints_the_derivative_then_passes() {
+    for args in [
+        &["diff", QUADRATIC, "--wrt", "x", "--check"][..],
+        &[
+            "diff", QUADRATIC, "--wrt", "x", "--check", "--seed", "7", "--draws", "5",
+        ],
+        &[
+            "diff",
+            LEAST_SQUARES,
+            "--wrt",
+            "w",
+            "--check",
+            "--layout",
+            "denominator",
+        ],
+        &[
+            "diff",
+            "logdet(X)",
+            "--wrt",
+            "X",
+            "--check",
+            "--format",
+            "latex",
+        ],
+    ] {
+        let run = nabla(args, None);
+        let command = command_line(args, None);
+        assert_eq!(run.code, Some(0), "{command}\n{run}");
+        let without_check: Vec<&str> = args.iter().copied().filter(|a| *a != "--check").collect();
+        assert_eq!(
+            run.stdout,
+            success(&without_check, None),
+            "{command}\n{run}"
+        );
+        assert!(run.stderr.starts_with("check ok"), "{command}\n{run}");
+        assert_eq!(run.stderr.lines().count(), 1, "{command}\n{run}");
+    }
+}
+
+#[test]
+fn check_output_of_the_quadratic_form() {
+    let run = nabla(&["diff", QUADRATIC, "--wrt", "x", "--check"], None);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.stdout, "x'*(A + A')\n");
+    assert!(run.stderr.starts_with("check ok: 3 random points"), "{run}");
+}
+
+#[test]
+fn help_lists_the_language() {
+    for args in [&["--help"][..], &["diff", "--help"], &["help", "diff"]] {
+        let run = nabla(args, None);
+        let command = command_line(args, None);
+        assert_eq!(run.code, Some(0), "{command}\n{run}");
+        assert_eq!(run.stderr, "", "{command}\n{run}");
+        assert!(run.stdout.contains("functions"), "{command}\n{run}");
+        for function in [
+            "exp",
+            "sigmoid",
+            "norm2",
+            "logdet",
+            "inv",
+            "eye(n)",
+            "zeros(m, n)",
+        ] {
+            assert!(
+                run.stdout.contains(function),
+                "{command}: no {function}\n{run}"
+            );
+        }
+        assert!(run.stdout.contains("Usage: nabla"), "{command}\n{run}");
+    }
+    let run = nabla(&["diff", "--help"], None);
+    for option in [
+        "--wrt", "--format", "--layout", "--check", "--seed", "--draws",
+    ] {
+        assert!(
+            run.stdout.contains(option),
+            "diff --help: no {option}\n{run}"
+        );
+    }
+}
+
+#[test]
+fn version() {
+    let run = nabla(&["--version"], None);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.stdout, format!("nabla {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for (args, says) in [
+        (&["diff", QUADRATIC, "--wrt", "x", "--bogus"][..], "--bogus"),
+        (&["diff", QUADRATIC, "--wrt", "x", "-q"], "-q"),
+        (&["diff", QUADRATIC], "--wrt"),
+        (&["diff", "--wrt", "x"], "<INPUT>"),
+        (&["diff", QUADRATIC, "--wrt", "x", "--format", "pdf"], "pdf"),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--layout", "mixed"],
+            "mixed",
+        ),
+        (&["diff", QUADRATIC, "--wrt", "x", "--seed", "-1"], "-1"),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--draws", "many"],
+            "many",
+        ),
+        (&["integrate", QUADRATIC], "integrate"),
+        (&[], "Usage"),
+    ] {
+        let run = nabla(args, None);
+        let command = command_line(args, None);
+        assert_eq!(run.code, Some(2), "{command}\n{run}");
+        assert_eq!(run.stdout, "", "{command}\n{run}");
+        assert!(
+            run.stderr.contains(says),
+            "{command}: stderr does not name {says}\n{run}"
+        );
+    }
+}
+
+/// The exit code an input of `tests/errors/` must give: 1 for a derivative nabla cannot
+/// express (files named `unsupported_*`), 2 for bad input.
+fn expected_code(name: &str) -> i32 {
+    if name.starts_with("unsupported_") {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether an error of `tests/errors/` has a position in the input: all but the problems
+/// with `--wrt` and unsupported derivatives.
+fn has_position(name: &str) -> bool {
+    !name.starts_with("wrt_") && !name.starts_with("unsupported_")
+}
+
+/// Each `tests/errors/NAME.txt` holds the arguments after `diff` on its first line and the
+/// input, passed on stdin with `-`, on the others. Snapshots `cli__error@NAME.txt.snap`.
+#[test]
+fn errors() {
+    let _lock = lock_snapshots();
+    insta::glob!("errors/*.txt", |path: &Path| {
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        let file = std::fs::read_to_string(path).unwrap();
+        let (first, input) = file.split_once('\n').unwrap_or((&file, ""));
+        let mut args = vec!["diff", "-"];
+        args.extend(first.split_whitespace());
+        let run = failure(&args, Some(input), expected_code(name));
+        let command = command_line(&args, Some(input));
+        if name.starts_with("unsupported_") {
+            assert!(
+                run.stderr.starts_with("nabla: unsupported derivative: "),
+                "{command}\n{run}"
+            );
+        }
+        if has_position(name) {
+            assert_caret(&run.stderr, input);
+        } else {
+            assert!(!run.stderr.contains("  --> "), "{command}\n{run}");
+        }
+        assert!(
+            run.stderr.contains("\n  = help: "),
+            "{name}: no help line\n{run}"
+        );
+        snapshot_unlocked("error", &command, &run.stderr);
+    });
+}
+
+#[test]
+fn error_inputs_cover_the_error_classes() {
+    let names: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+    for prefix in [
+        "syntax_",
+        "unknown_function",
+        "shape_mismatch_",
+        "wrt_absent",
+        "wrt_definition",
+        "unsupported_",
+        "division_by_",
+        "trace_non_square",
+        "matrix_power_non_integer",
+        "declaration_bad_type",
+        "declaration_property_non_square",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(prefix)),
+            "no tests/errors/{prefix}*.txt"
+        );
+    }
+}
+
+#[test]
+fn error_messages_say_what_went_wrong() {
+    let stderr = |wrt: &str, input: &str, code: i32| {
+        failure(&["diff", input, "--wrt", wrt], None, code).stderr
+    };
+    let unknown = stderr("x", "expp(x)", 2);
+    assert!(
+        unknown.starts_with("nabla: unknown function `expp`"),
+        "{unknown}"
+    );
+    assert!(
+        unknown.contains("`exp`"),
+        "no suggestion of exp:\n{unknown}"
+    );
+    let shapes = stderr("x", "A: R^(m x n); x: R^m; A*x", 2);
+    assert!(shapes.starts_with("nabla: shape mismatch: "), "{shapes}");
+    assert!(
+        shapes.contains("R^(m x n)") && shapes.contains("R^m"),
+        "both shapes:\n{shapes}"
+    );
+    let absent = stderr("y", "x'*x", 2);
+    assert!(
+        absent.contains("`y`") && absent.contains("variables are: x"),
+        "{absent}"
+    );
+    let definition = stderr("a", "a = X*w; norm2(a)^2", 2);
+    assert!(definition.contains("`a` is a definition"), "{definition}");
+    let unsupported = stderr("X", "A*X", 1);
+    assert!(
+        unsupported.starts_with("nabla: unsupported derivative: "),
+        "{unsupported}"
+    );
+}
+
+#[test]
+fn error_from_an_argument_is_the_same_as_from_stdin() {
+    for input in ["x'*A*", "(x'*A*x", "expp(x)", "A: R^(m x n); x: R^m; A*x"] {
+        let from_argument = failure(&["diff", input, "--wrt", "x"], None, 2);
+        let from_stdin = failure(&["diff", "-", "--wrt", "x"], Some(&format!("{input}\n")), 2);
+        assert_eq!(from_argument.stderr, from_stdin.stderr, "{input}");
+        assert_caret(&from_argument.stderr, input);
+    }
+}
+
+#[test]
+fn empty_stdin_is_bad_input() {
+    let run = failure(&["diff", "-", "--wrt", "x"], Some(""), 2);
+    assert!(run.stderr.starts_with("nabla: syntax error: "), "{run}");
+    assert_caret(&run.stderr, "");
+}
+
+/// Asserts that `input` is refused with the nesting limit, as an argument and on stdin.
+fn assert_too_deep(input: &str) {
+    for (args, stdin) in [
+        (vec!["diff", input, "--wrt", "x"], None),
+        (vec!["diff", "-", "--wrt", "x"], Some(input)),
+    ] {
+        let run = failure(&args, stdin, 2);
+        assert!(
+            run.stderr
+                .starts_with("nabla: input too large: the expression nests deeper than"),
+            "{}...\n{run}",
+            &input[..40]
+        );
+        assert_caret(&run.stderr, input);
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let n = 10_000;
+    assert_too_deep(&format!("{}x{}", "(".repeat(n), ")".repeat(n)));
+    assert_too_deep(&format!("sum({}x{})", "(".repeat(n), ")".repeat(n)));
+    assert_too_deep(&format!("{}x{}", "exp(".repeat(n), ")".repeat(n)));
+    assert_too_deep(&format!("sum({}x)", "-".repeat(n)));
+    assert_too_deep(&format!("sum(x.^2{})", "^2".repeat(n)));
+}
+
+#[test]
+fn moderate_nesting_is_fine() {
+    let n = 100;
+    let out = success(
+        &[
+            "diff",
+            &format!("sum({}x{})", "(".repeat(n), ")".repeat(n)),
+            "--wrt",
+            "x",
+        ],
+        None,
+    );
+    assert_eq!(out, success(&["diff", "sum(x)", "--wrt", "x"], None));
+}
+
+#[test]
+fn oversized_input_is_an_error_not_a_crash() {
+    let input = format!("x{}", "+x".repeat(60_000));
+    let run = failure(&["diff", "-", "--wrt", "x"], Some(&input), 2);
+    assert!(
+        run.stderr
+            .starts_with("nabla: input too large: the input is 120001 bytes"),
+        "{run}"
+    );
+    assert_caret(&run.stderr, &input);
+}
+
+/// Asserts that the binary ends by itself with a derivative or an error, not a crash.
+fn assert_no_crash(input: &str) {
+    let run = nabla(&["diff", "-", "--wrt", "x"], Some(input));
+    assert!(
+        matches!(run.code, Some(0 | 2)),
+        "{}... crashed\n{run}",
+        &input[..40]
+    );
+    assert!(!run.stderr.contains("overflow"), "{run}");
+    if run.code == Some(2) {
+        assert!(run.stderr.starts_with("nabla: "), "{run}");
+    }
+}
+
+#[test]
+#[ignore = "bug: 10,000 postfix transposes overflow the stack (exit by SIGABRT)"]
+fn long_transpose_chain_is_not_a_crash() {
+    assert_no_crash(&format!("sum(x{})", "'".repeat(10_000)));
+}
+
+#[test]
+#[ignore = "bug: a sum of 10,000 terms overflows the stack (exit by SIGABRT)"]
+fn long_sum_is_not_a_crash() {
+    assert_no_crash(&format!("sum(x{})", "+x".repeat(10_000)));
+}
