@@ -39,11 +39,34 @@ fn fold(
     Some(Expr::num(f(a.as_num()?, b.as_num()?)?))
 }
 
-/// `a + b`.
+/// `(k, X)` for `k*X` with a number k, else `(1, X)`: the coefficient and the term.
+fn coefficient(e: &Expr) -> (BigRational, &Expr) {
+    match e.as_num() {
+        None if e.op == Op::Mul && e.a().as_num().is_some() => {
+            (e.a().as_num().unwrap().clone(), e.b())
+        }
+        _ => (BigRational::one(), e),
+    }
+}
+
+/// `a + b`; like terms combine (`2*X + X = 3*X`), so long sums do not reach the simplifier.
 pub fn add(a: Expr, b: Expr) -> Expr {
     let shape = broadcast(a.shape, b.shape);
     if let Some(n) = fold(&a, &b, |x, y| Some(x + y)) {
         return n;
+    }
+    if a.as_num().is_none() && a.shape == b.shape {
+        let ((ka, ta), (kb, tb)) = (coefficient(&a), coefficient(&b));
+        if ta == tb {
+            return mul(Expr::num(ka + kb), ta.clone());
+        }
+        // The last term of a left-grouped sum: (s + k*X) + X = s + (k+1)*X.
+        if a.op == Op::Add && a.b().shape == b.shape {
+            let (kl, tl) = coefficient(a.b());
+            if tl == tb {
+                return add(a.a().clone(), mul(Expr::num(kl + kb), tb.clone()));
+            }
+        }
     }
     if a.is_zero() && a.shape == shape {
         return b;
@@ -60,11 +83,17 @@ pub fn add(a: Expr, b: Expr) -> Expr {
     Expr::node(Op::Add, vec![a, b], shape)
 }
 
-/// `a - b`.
+/// `a - b`; like terms combine (`3*X - X = 2*X`, `X - X = 0`).
 pub fn sub(a: Expr, b: Expr) -> Expr {
     let shape = broadcast(a.shape, b.shape);
     if let Some(n) = fold(&a, &b, |x, y| Some(x - y)) {
         return n;
+    }
+    if a.as_num().is_none() && a.shape == b.shape {
+        let ((ka, ta), (kb, tb)) = (coefficient(&a), coefficient(&b));
+        if ta == tb {
+            return mul(Expr::num(ka - kb), ta.clone());
+        }
     }
     if b.is_zero() && b.shape == shape {
         return a;
@@ -154,16 +183,15 @@ pub fn div(a: Expr, b: Expr) -> Expr {
 
 /// `a ^ b`: scalar power, or integer power of a square matrix.
 pub fn pow(a: Expr, b: Expr) -> Expr {
-    if let (Some(x), Some(p)) = (a.as_num(), b.as_num()) {
-        if p.is_integer()
-            && p.abs() <= BigRational::from_integer(64.into())
-            && !(x.is_zero() && p.is_negative())
-        {
-            return Expr::num(num_traits::pow::Pow::pow(
-                x,
-                p.to_integer().to_i32().unwrap_or(0),
-            ));
-        }
+    if let (Some(x), Some(p)) = (a.as_num(), b.as_num())
+        && p.is_integer()
+        && p.abs() <= BigRational::from_integer(64.into())
+        && !(x.is_zero() && p.is_negative())
+    {
+        return Expr::num(num_traits::pow::Pow::pow(
+            x,
+            p.to_integer().to_i32().unwrap_or(0),
+        ));
     }
     if b.is_one() {
         return a;

@@ -113,7 +113,7 @@ fn compare(
     layout: Layout,
     point: &Point,
 ) -> Option<f64> {
-    let symbolic = eval::eval(derivative, point).filter(|v| finite(v))?;
+    let symbolic = eval::eval(derivative, point).filter(finite)?;
     let numeric = finite_difference(input, x, layout, point)?;
     if symbolic.shape() != numeric.shape() {
         return Some(f64::INFINITY);

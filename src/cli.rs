@@ -52,8 +52,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// How many random points --check tries.
-        #[arg(long, default_value_t = 3)]
-        draws: usize,
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        draws: u16,
     },
 }
 
@@ -90,7 +90,10 @@ pub fn run() -> i32 {
             seed,
             draws,
         } => {
-            let check = check.then_some(CheckOptions { draws, seed });
+            let check = check.then_some(CheckOptions {
+                draws: draws.into(),
+                seed,
+            });
             diff(input, &wrt, format, layout, check)
         }
     }
@@ -123,7 +126,7 @@ fn diff(
         FormatArg::Latex => Format::Latex,
         FormatArg::Numpy => Format::Numpy,
     };
-    match crate::diff(&input, wrt, &Options { layout }) {
+    crate::with_deep_stack(|| match crate::diff(&input, wrt, &Options { layout }) {
         Ok(d) => {
             println!("{}", d.format(format));
             let Some(options) = check else { return 0 };
@@ -135,5 +138,5 @@ fn diff(
             eprintln!("nabla: {}", e.render(&input));
             e.exit_code()
         }
-    }
+    })
 }

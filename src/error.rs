@@ -146,16 +146,29 @@ fn render_caret(out: &mut String, source: &str, span: Span) {
         .find('\n')
         .map_or(source.len(), |i| start + i);
     let line_no = source[..start].matches('\n').count() + 1;
-    let line = &source[line_start..line_end];
-    let col = source[line_start..start].chars().count();
+    let mut line: String = source[line_start..line_end].to_string();
+    let mut col = source[line_start..start].chars().count();
+    let column = col + 1;
     let width = source[start..span.end.clamp(start, line_end)]
         .chars()
         .count()
-        .max(1);
+        .clamp(1, 60);
+    // A long line is cut to a window around the caret.
+    const WINDOW: usize = 80;
+    if line.chars().count() > WINDOW {
+        let from = col.saturating_sub(WINDOW / 2);
+        let window: String = line.chars().skip(from).take(WINDOW).collect();
+        let more = line.chars().count() > from + WINDOW;
+        line = format!(
+            "{}{window}{}",
+            if from > 0 { "…" } else { "" },
+            if more { "…" } else { "" }
+        );
+        col = col - from + usize::from(from > 0);
+    }
     let _ = write!(
         out,
-        "\n  --> {line_no}:{}\n   |\n   | {line}\n   | {}{}",
-        col + 1,
+        "\n  --> {line_no}:{column}\n   |\n   | {line}\n   | {}{}",
         " ".repeat(col),
         "^".repeat(width)
     );

@@ -48,8 +48,14 @@ pub fn transposes_in_denominator(f: Shape, x: Shape) -> bool {
 }
 
 fn unsupported(f: Shape, x: Shape) -> Error {
+    let order = |s: Shape| if s.is_column() || s.is_row() { 1 } else { 2 };
     Error::Unsupported {
-        message: format!("the derivative of a {} ({f}) by a {} ({x}) is a tensor of order 3 or 4", f.kind(), x.kind()),
+        message: format!(
+            "the derivative of a {} ({f}) by a {} ({x}) is a tensor of order {}",
+            f.kind(),
+            x.kind(),
+            order(f) + order(x)
+        ),
         hint: "differentiate a scalar of it instead, such as sum(...), tr(...) or u'*F*v, or one entry at a time"
             .into(),
     }
@@ -271,9 +277,7 @@ impl Forward {
                     other.clone()
                 };
                 let j = self.jac(lin)?;
-                if factor.shape.is_scalar() {
-                    mul(factor, j)
-                } else if lin.shape.is_scalar() {
+                if factor.shape.is_scalar() || lin.shape.is_scalar() {
                     mul(factor, j)
                 } else {
                     mul(call(Func::Diag, factor), j)
@@ -293,9 +297,7 @@ impl Forward {
         let (la, lb) = (Self::linear(a), Self::linear(b));
         let mut total: Option<Expr> = None;
         if la {
-            let part = if b.shape.is_scalar() {
-                mul(b.clone(), self.jac(a)?)
-            } else if a.shape.is_scalar() {
+            let part = if b.shape.is_scalar() || a.shape.is_scalar() {
                 mul(b.clone(), self.jac(a)?)
             } else if a.shape.cols.is_one() {
                 return Err(self.stuck(e));

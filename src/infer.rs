@@ -117,11 +117,19 @@ fn infer_with(
     }
     let mut values = Vec::new();
     for def in &program.defs {
-        if cx.vars.contains_key(&def.name) || cx.defs.contains_key(&def.name) {
+        let declared = program.decls.iter().any(|d| d.name == def.name);
+        if cx.defs.contains_key(&def.name) || declared {
             return Err(Error::Syntax {
                 message: format!("`{}` is defined twice", def.name),
                 span: def.span,
                 hint: "give each definition its own name".into(),
+            });
+        }
+        if cx.vars.contains_key(&def.name) {
+            return Err(Error::Syntax {
+                message: format!("`{}` is used before its definition", def.name),
+                span: def.span,
+                hint: "define a name before the lines that use it".into(),
             });
         }
         let shape = cx.shape(&def.value)?;
@@ -258,10 +266,17 @@ impl Inference<'_> {
         }
     }
 
+    fn show_dim(&mut self, d: UDim) -> String {
+        match self.resolve(d) {
+            UDim::Known(d) => d.to_string(),
+            UDim::Var(_) => "?".to_string(),
+        }
+    }
+
     fn show(&mut self, s: UShape) -> String {
         let d = |cx: &mut Self, d: UDim| match cx.resolve(d) {
             UDim::Known(d) => d.to_string(),
-            UDim::Var(v) => format!("?{v}"),
+            UDim::Var(_) => "?".to_string(),
         };
         let (r, c) = (d(self, s.0), d(self, s.1));
         match (r.as_str(), c.as_str()) {
@@ -347,10 +362,10 @@ impl Inference<'_> {
             BinOp::Add | BinOp::Sub | BinOp::Had | BinOp::HDiv | BinOp::HPow => {
                 if matches!(op, BinOp::Add | BinOp::Sub) && a_scalar != b_scalar {
                     let scalar_side = if a_scalar { a.0 } else { b.0 };
-                    if let SyntaxKind::Name(n) = &scalar_side.kind {
-                        if self.default_scalars.contains(n) {
-                            self.uses.entry(n.clone()).or_default().1 += 1;
-                        }
+                    if let SyntaxKind::Name(n) = &scalar_side.kind
+                        && self.default_scalars.contains(n)
+                    {
+                        self.uses.entry(n.clone()).or_default().1 += 1;
                     }
                 }
                 if b_scalar {
@@ -393,7 +408,15 @@ impl Inference<'_> {
                 } else {
                     "in a matrix product the columns on the left must match the rows on the right; use .* for an elementwise product".into()
                 };
-                Err(self.mismatch(e, a, b, hint))
+                let (shown_a, shown_b) = (self.show(sa), self.show(sb));
+                let (cols, rows) = (self.show_dim(sa.1), self.show_dim(sb.0));
+                Err(Error::Shape {
+                    message: format!(
+                        "`{ta}` ({shown_a}) has {cols} column(s) but `{tb}` ({shown_b}) has {rows} row(s)"
+                    ),
+                    span: e.span,
+                    hint,
+                })
             }
             BinOp::Div => {
                 if b_scalar {
@@ -477,7 +500,8 @@ impl Inference<'_> {
                     self.text(args[0].span)
                 ),
                 span: e.span,
-                hint: "check the shapes of the factors".into(),
+                hint: "tr, det, logdet, inv and diag of a matrix need as many rows as columns"
+                    .into(),
             });
         }
         Ok(match f {

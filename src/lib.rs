@@ -73,8 +73,30 @@ pub fn read(input: &str) -> Result<Typed> {
     infer::infer(&program, input)
 }
 
+/// Stack for one derivation: every stage recurses over the expression tree, whose depth the
+/// parser bounds by [`parse::MAX_DEPTH`]; the pages are only committed when touched.
+const STACK_BYTES: usize = 512 << 20;
+
+/// Runs `work` on a thread with a stack deep enough for any input the parser accepts.
+pub fn with_deep_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, work);
+        match thread.map(|t| t.join()) {
+            Ok(Ok(value)) => value,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("cannot start a thread for the derivation: {e}"),
+        }
+    })
+}
+
 /// Differentiates `input` by the variable `wrt`.
 pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
+    with_deep_stack(|| diff_here(input, wrt, options))
+}
+
+fn diff_here(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     let typed = read(input)?;
     let x = variable(&typed, wrt)?;
     let df = differentiate::differential(&typed.expr, x.name)?;

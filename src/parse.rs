@@ -17,8 +17,9 @@ use num_rational::BigRational;
 
 /// Longest input accepted, in bytes.
 pub const MAX_INPUT_LEN: usize = 100_000;
-/// Deepest nesting of sub-expressions accepted.
-pub const MAX_DEPTH: usize = 256;
+/// Deepest syntax tree accepted: levels of parentheses, calls, operators in a chain and
+/// postfix transposes all count. Deeper inputs are an error, not a stack overflow.
+pub const MAX_DEPTH: usize = 1000;
 
 /// A binary operator as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +159,17 @@ pub fn parse_expr(src: &str, patterns: bool) -> Result<Syntax> {
     Ok(e)
 }
 
+/// The token at the start of `rest`: a name or number, or one character.
+fn token(rest: &str) -> &str {
+    let word = rest.len() - rest.trim_start_matches(is_ident_char).len();
+    let len = if word > 0 {
+        word
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
+    };
+    &rest[..len]
+}
+
 fn skip_ws(i: &str) -> &str {
     i.trim_start_matches([' ', '\t', '\r'])
 }
@@ -220,9 +232,9 @@ impl<'s> Reader<'s> {
     }
 
     fn unexpected(&self, rest: &str, expected: &str) -> Error {
-        if expected.starts_with("limit:") {
+        if let Some(message) = expected.strip_prefix("limit:") {
             return Error::Limit {
-                message: expected["limit:".len()..].into(),
+                message: message.into(),
                 span: Span::new(self.offset(rest), self.offset(rest) + 1),
                 hint: "name inner parts with definitions (`a = ...;`) to flatten the expression"
                     .into(),
@@ -230,20 +242,23 @@ impl<'s> Reader<'s> {
         }
         let rest = skip_ws(rest);
         let at = self.offset(rest);
-        let found = match rest.chars().next() {
-            None | Some('\n') => "the end of the input".to_string(),
-            Some(c) => format!("`{c}`"),
+        let token = token(rest);
+        let found = if token.is_empty() || token == "\n" {
+            "the end of the input".to_string()
+        } else {
+            format!("`{token}`")
         };
+        let after_operand = expected.starts_with("an operator");
         let hint = match rest.chars().next() {
             Some('[' | '{') => "group with round parentheses `( )`".into(),
-            Some(c) if c.is_alphanumeric() || c == '(' => {
+            Some(c) if after_operand && (c.is_alphanumeric() || c == '(') => {
                 "write products explicitly with `*` (2*x, A*x)".into()
             }
             _ => "see `nabla diff --help` for the language".into(),
         };
         Error::Syntax {
             message: format!("expected {expected}, found {found}"),
-            span: Span::new(at, at + rest.chars().next().map_or(1, char::len_utf8)),
+            span: Span::new(at, at + token.len().max(1)),
             hint,
         }
     }
@@ -257,10 +272,10 @@ impl<'s> Reader<'s> {
             if rest.is_empty() {
                 break;
             }
-            if program.body.is_some() {
+            if let Some(body) = &program.body {
                 return Err(Error::Syntax {
                     message: "the expression to differentiate must come last".into(),
-                    span: Span::new(self.offset(rest), self.offset(rest) + 1),
+                    span: body.span,
                     hint: "put declarations and definitions first, then one expression".into(),
                 });
             }
@@ -379,7 +394,7 @@ impl<'s> Reader<'s> {
         if depth > MAX_DEPTH {
             return self.fail(
                 i,
-                &format!("limit:the expression nests deeper than {MAX_DEPTH} levels"),
+                &format!("limit:the expression is nested deeper than {MAX_DEPTH} levels"),
             );
         }
         Ok((i, ()))
@@ -389,6 +404,7 @@ impl<'s> Reader<'s> {
     fn sum(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         self.guard(i, depth)?;
         let (mut rest, mut lhs) = self.signed(i, depth)?;
+        let mut depth = depth;
         loop {
             let r = skip_ws(rest);
             let op = match r.chars().next() {
@@ -396,6 +412,8 @@ impl<'s> Reader<'s> {
                 Some('-') => BinOp::Sub,
                 _ => return Ok((rest, lhs)),
             };
+            depth += 1;
+            self.guard(r, depth)?;
             let (r, rhs) = self.required(&r[1..], |r| self.signed(r, depth))?;
             lhs = bin(op, lhs, rhs);
             rest = r;
@@ -423,6 +441,7 @@ impl<'s> Reader<'s> {
     /// `unary (('*' | '/' | '.*' | './' | '⊙') unary)*`
     fn term(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         let (mut rest, mut lhs) = self.unary(i, depth)?;
+        let mut depth = depth;
         loop {
             let r = skip_ws(rest);
             let Ok((r, sym)) = alt((
@@ -441,6 +460,8 @@ impl<'s> Reader<'s> {
                 "./" => BinOp::HDiv,
                 _ => BinOp::Had,
             };
+            depth += 1;
+            self.guard(r, depth)?;
             let (r, rhs) = self.required(r, |r| self.unary(r, depth))?;
             lhs = bin(op, lhs, rhs);
             rest = r;
@@ -499,6 +520,7 @@ impl<'s> Reader<'s> {
     /// `atom ("'" | "ᵀ" | "^T")*`
     fn postfix(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         let (mut rest, mut e) = self.atom(i, depth)?;
+        let mut depth = depth;
         loop {
             let r = skip_ws(rest);
             let after = if let Some(a) = r.strip_prefix(['\'', 'ᵀ', '′']) {
@@ -516,6 +538,8 @@ impl<'s> Reader<'s> {
             } else {
                 return Ok((rest, e));
             };
+            depth += 1;
+            self.guard(r, depth)?;
             let span = Span::new(e.span.start, self.offset(after));
             e = Syntax {
                 kind: SyntaxKind::T(Box::new(e)),
@@ -550,22 +574,23 @@ impl<'s> Reader<'s> {
                 },
             ));
         }
-        if self.patterns {
-            if let Some(after) = i.strip_prefix('?') {
-                let (rest, name) = self.ident(after).map_err(|_| {
-                    nom::Err::Failure(Fail {
-                        rest: after,
-                        expected: "a pattern variable name".into(),
-                    })
-                })?;
-                return Ok((
-                    rest,
-                    Syntax {
-                        kind: SyntaxKind::Pat(name.into()),
-                        span: self.span(i, rest),
-                    },
-                ));
-            }
+        if self.patterns
+            && let Some(after) = i.strip_prefix('?')
+        {
+            let (rest, name) = self.ident(after).map_err(|_| {
+                nom::Err::Failure(Fail {
+                    rest: after,
+                    expected: "a pattern variable name".into(),
+                })
+            })?;
+            let span = self.span(i, rest);
+            return Ok((
+                rest,
+                Syntax {
+                    kind: SyntaxKind::Pat(name.into()),
+                    span,
+                },
+            ));
         }
         let (rest, name) = self.ident(i)?;
         let name_span = self.span(i, rest);

@@ -56,6 +56,39 @@ fn numpy_dim(d: crate::shape::Dim) -> String {
     numpy_name(&d.to_string())
 }
 
+/// The word a printed factor starts or ends with, when it is a name or a number (not a
+/// parenthesis, a transpose mark or an operator).
+fn edge_word(e: &Expr, last: bool, format: Format) -> Option<String> {
+    match &e.op {
+        Op::Var(v, _) => Some(v.as_str().to_string()),
+        Op::Num(n) if !n.is_negative() => Some(n.to_string()),
+        Op::Call(f) if !last && !matches!(f, Func::Inv | Func::Norm1 | Func::Norm2 | Func::Abs) => {
+            Some(f.name().to_string())
+        }
+        Op::Mul if precedence(e, format) >= PRODUCT => {
+            edge_word(if last { e.b() } else { e.a() }, last, format)
+        }
+        Op::Pow | Op::HPow | Op::T | Op::Call(Func::Inv) if !last => edge_word(e.a(), last, format),
+        _ => None,
+    }
+}
+
+/// Whether two juxtaposed factors would read as one: a number on the right (`log(2)·2^a`), a
+/// fraction on the left (`1/2·a`), or a name or function meeting a name where one is longer
+/// than a letter (`lambda·w`, `2·tanh(x)`).
+fn runs_together(a: &Expr, b: &Expr) -> bool {
+    let Some(head) = edge_word(b, false, Format::Unicode) else {
+        return false;
+    };
+    if head.starts_with(|c: char| c.is_ascii_digit()) {
+        return true;
+    }
+    let Some(tail) = edge_word(a, true, Format::Unicode) else {
+        return false;
+    };
+    tail.contains('/') || tail.chars().count() > 1 || head.chars().count() > 1
+}
+
 /// Binding strength, loosest first.
 const SUM: u8 = 1;
 const NEG: u8 = 2;
@@ -132,6 +165,13 @@ impl Printer {
             }
             Op::Call(f) => self.call(out, *f, e.a()),
         }
+    }
+
+    fn child_string(&self, e: &Expr, min: u8) -> String {
+        let mut s = String::new();
+        self.child(&mut s, e, min)
+            .expect("writing to a String cannot fail");
+        s
     }
 
     /// Writes `e`, in parentheses when it binds more loosely than `min`.
@@ -226,29 +266,26 @@ impl Printer {
 
     fn product(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
         let (a, b) = (e.a(), e.b());
+        if self.format == Format::Unicode {
+            // Juxtaposition, as printed in books (2x, Xw, xᵀ(A + Aᵀ)), with a dot where two
+            // words or two numbers would run together (λ·w, 2·tanh(x), 2·3).
+            let (left, right) = (self.child_string(a, PRODUCT), self.child_string(b, POWER));
+            let wrapped = |x: &Expr, min: u8| precedence(x, self.format) < min;
+            let dot = if !wrapped(a, PRODUCT) && !wrapped(b, POWER) && runs_together(a, b) {
+                "·"
+            } else {
+                ""
+            };
+            return write!(out, "{left}{dot}{right}");
+        }
         self.child(out, a, PRODUCT)?;
         let scaling = a.shape.is_scalar() || b.shape.is_scalar();
-        match self.format {
-            Format::Text => out.write_str("*")?,
-            Format::Numpy => out.write_str(if scaling { " * " } else { " @ " })?,
-            Format::Latex => out.write_str(" ")?,
-            Format::Unicode => {
-                let left_digit = matches!(a.op, Op::Num(_));
-                let right_digit = matches!(b.op, Op::Num(_));
-                let atomic =
-                    |x: &Expr| matches!(x.op, Op::Var(..)) && x.to_string().chars().count() == 1;
-                let glued = (atomic(a) || left_digit || matches!(a.op, Op::T))
-                    && precedence(b, self.format) >= POWER
-                    && !right_digit
-                    && (matches!(b.op, Op::Var(..) | Op::T | Op::Eye | Op::Ones)
-                        || precedence(b, self.format) < PRODUCT);
-                out.write_str(if glued || precedence(b, self.format) < PRODUCT {
-                    ""
-                } else {
-                    "·"
-                })?;
-            }
-        }
+        out.write_str(match self.format {
+            Format::Numpy if scaling => " * ",
+            Format::Numpy => " @ ",
+            Format::Latex => " ",
+            _ => "*",
+        })?;
         self.child(out, b, POWER)
     }
 

@@ -178,11 +178,15 @@ fn assert_caret(stderr: &str, source: &str) {
     let source_line = source.split('\n').nth(line_no - 1).unwrap_or_else(|| {
         panic!("line {line_no} is past the end of the input\n{stderr}");
     });
-    assert_eq!(
-        lines.get(at + 2).copied(),
-        Some(format!("   | {source_line}").as_str()),
-        "{stderr}"
-    );
+    let shown = lines.get(at + 2).copied().unwrap_or_default();
+    let long = source_line.chars().count() > 80;
+    if long {
+        // A long line is shown as a window around the caret, marked with ellipses.
+        let window = shown.trim_start_matches("   | ").trim_matches('…');
+        assert!(source_line.contains(window), "{stderr}");
+    } else {
+        assert_eq!(shown, format!("   | {source_line}"), "{stderr}");
+    }
     let caret = lines
         .get(at + 3)
         .and_then(|l| l.strip_prefix("   | "))
@@ -190,11 +194,13 @@ fn assert_caret(stderr: &str, source: &str) {
             panic!("no caret line after the source line in\n{stderr}");
         });
     let indent = caret.len() - caret.trim_start_matches(' ').len();
-    assert_eq!(
-        indent,
-        col - 1,
-        "the caret is not under column {col}\n{stderr}"
-    );
+    if !long {
+        assert_eq!(
+            indent,
+            col - 1,
+            "the caret is not under column {col}\n{stderr}"
+        );
+    }
     let marks = &caret[indent..];
     assert!(
         !marks.is_empty() && marks.chars().all(|c| c == '^'),
@@ -575,7 +581,7 @@ fn assert_too_deep(input: &str) {
         let run = failure(&args, stdin, 2);
         assert!(
             run.stderr
-                .starts_with("nabla: input too large: the expression nests deeper than"),
+                .starts_with("nabla: input too large: the expression is nested deeper than"),
             "{}...\n{run}",
             &input[..40]
         );
@@ -635,13 +641,11 @@ fn assert_no_crash(input: &str) {
 }
 
 #[test]
-#[ignore = "bug: 10,000 postfix transposes overflow the stack (exit by SIGABRT)"]
 fn long_transpose_chain_is_not_a_crash() {
     assert_no_crash(&format!("sum(x{})", "'".repeat(10_000)));
 }
 
 #[test]
-#[ignore = "bug: a sum of 10,000 terms overflows the stack (exit by SIGABRT)"]
 fn long_sum_is_not_a_crash() {
     assert_no_crash(&format!("sum(x{})", "+x".repeat(10_000)));
 }

@@ -1,0 +1,273 @@
+//! The `--format numpy` contract, proved by running it: for every row of the classic table
+//! (rules/table.txt) in both layouts, the printed NumPy text is evaluated by Python at a random
+//! point and must agree with nabla's own evaluation of the derivative.
+//!
+//! The contract: the text is Python over the declared variable names, the dimension names
+//! (bound to ints by the caller) and `np`; zero or more assignment lines, then one line with the
+//! derivative. Vectors are 2-D columns `(n, 1)` or rows `(1, n)`; a scalar may be a float or a
+//! `(1, 1)` array. Names that are Python keywords (or `np`) take a trailing underscore, as
+//! [`nabla::print::numpy_name`] spells them.
+//!
+//! One script holds every case, so Python starts once.
+
+use nabla::eval::{self, Draw, Point, Value};
+use nabla::print::numpy_name;
+use nabla::{Derivative, Format, Layout, Options};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::process::Command;
+
+/// Largest accepted difference, relative to 1 + the largest entry of nabla's value.
+const TOLERANCE: f64 = 1e-9;
+
+/// Defines `run`, which evaluates one case and prints `index ok rows cols values...` (values in
+/// column-major order) or `index error 'message'`.
+const PRELUDE: &str = r#"import numpy as np
+
+def run(index, scope, text):
+    lines = text.split("\n")
+    scope["np"] = np
+    try:
+        exec("\n".join(lines[:-1]), scope)
+        result = np.atleast_2d(np.asarray(eval(lines[-1], scope), dtype=float))
+        values = [repr(float(v)) for v in result.flatten(order="F")]
+        print(index, "ok", result.shape[0], result.shape[1], *values)
+    except Exception as e:
+        print(index, "error", repr(f"{type(e).__name__}: {e}"))
+
+"#;
+
+/// One row of the table.
+struct Row {
+    name: String,
+    wrt: String,
+    input: String,
+}
+
+/// The rows of rules/table.txt, read as tests/table.rs reads them.
+fn rows() -> Vec<Row> {
+    let text = include_str!("../rules/table.txt");
+    let rows: Vec<Row> = (text.lines())
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').map(str::trim).collect();
+            assert_eq!(f.len(), 4, "a table row has four fields: {l}");
+            Row {
+                name: f[0].into(),
+                wrt: f[1].into(),
+                input: f[2].into(),
+            }
+        })
+        .collect();
+    assert!(rows.len() >= 60, "the table has {} rows", rows.len());
+    rows
+}
+
+/// One derivative at one point, with the value nabla computes there.
+struct Case {
+    id: String,
+    numpy: String,
+    point: Point,
+    expected: Value,
+}
+
+/// The case of `row` in `layout`, or why it cannot be built.
+fn case(row: &Row, layout: Layout, seed: u64) -> Result<Case, String> {
+    let id = format!("{} ({layout:?})", row.name);
+    let d = nabla::diff(&row.input, &row.wrt, &Options { layout })
+        .map_err(|e| format!("{id}: {}", e.render(&row.input)))?;
+    let (point, expected) =
+        evaluate(&d, seed).ok_or_else(|| format!("{id}: no point in the domain"))?;
+    Ok(Case {
+        id,
+        numpy: d.format(Format::Numpy),
+        point,
+        expected,
+    })
+}
+
+/// Distinct small sizes for the symbolic dimensions: 2, 3, 4, ... in sorted order, or the
+/// reverse (a tall `X: R^(m x n)` needs m >= n for `X'*X` to be invertible).
+fn sizes(d: &Derivative, reversed: bool) -> HashMap<egg::Symbol, usize> {
+    let dims = d.input.dims();
+    let count = dims.len();
+    (dims.into_iter().enumerate())
+        .map(|(i, s)| (s, 2 + if reversed { count - 1 - i } else { i }))
+        .collect()
+}
+
+/// A random point and the derivative's value there: signed data first, then positive data
+/// when the signed point leaves a function's domain (as src/check.rs does), then the same
+/// with the sizes reversed.
+fn evaluate(d: &Derivative, seed: u64) -> Option<(Point, Value)> {
+    let mut rng = eval::rng(seed);
+    let tries = [false, true]
+        .into_iter()
+        .flat_map(|reversed| [Draw::Signed, Draw::Positive].map(|draw| (reversed, draw)));
+    for (reversed, draw) in tries {
+        let point = eval::random_point(&d.input.variables, &sizes(d, reversed), draw, &mut rng);
+        let value = eval::eval(&d.expr, &point).filter(|v| v.iter().all(|x| x.is_finite()));
+        if let Some(value) = value {
+            return Some((point, value));
+        }
+    }
+    None
+}
+
+/// A Python string literal holding `s`.
+fn py_string(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("\"{escaped}\"")
+}
+
+/// A value as a 2-D NumPy array literal, every float exactly.
+fn py_array(v: &Value) -> String {
+    let rows: Vec<String> = (v.row_iter())
+        .map(|r| {
+            let entries: Vec<String> = r.iter().map(|x| format!("{x:?}")).collect();
+            format!("[{}]", entries.join(", "))
+        })
+        .collect();
+    format!("np.array([{}])", rows.join(", "))
+}
+
+/// The scope of a case: its dimensions as ints and its variables as arrays, by Python name.
+fn py_scope(point: &Point) -> String {
+    let mut bindings: Vec<String> = (point.sizes.iter())
+        .map(|(d, n)| format!("{}: {n}", py_string(&numpy_name(d.as_str()))))
+        .chain(point.values.iter().map(|(v, value)| {
+            format!(
+                "{}: {}",
+                py_string(&numpy_name(v.as_str())),
+                py_array(value)
+            )
+        }))
+        .collect();
+    bindings.sort();
+    format!("{{{}}}", bindings.join(", "))
+}
+
+/// One script that runs every case.
+fn script(cases: &[Case]) -> String {
+    let mut out = PRELUDE.to_string();
+    for (i, c) in cases.iter().enumerate() {
+        writeln!(out, "# {}", c.id).unwrap();
+        let (scope, text) = (py_scope(&c.point), py_string(&c.numpy));
+        writeln!(out, "run({i}, {scope}, {text})").unwrap();
+    }
+    out
+}
+
+/// What Python computed for one case.
+#[derive(Debug)]
+enum Outcome {
+    Value(Value),
+    Error(String),
+}
+
+/// Checks that Python 3 with NumPy is there: the test fails, not skips, without it.
+fn require_numpy() {
+    let found = Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "the NumPy test needs Python 3 with NumPy: pip install numpy"
+    );
+}
+
+/// Runs the script with python3 and returns its standard output.
+fn run_python(script: &str) -> String {
+    let path = std::env::temp_dir().join(format!("nabla-numpy-{}.py", std::process::id()));
+    std::fs::write(&path, script).expect("the script is written");
+    let output = Command::new("python3").arg(&path).output();
+    let _ = std::fs::remove_file(&path);
+    let output = output.expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "python3 failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("the output is UTF-8")
+}
+
+/// The outcomes by case index, from the lines `run` printed.
+fn parse_output(stdout: &str) -> HashMap<usize, Outcome> {
+    (stdout.lines())
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let index = fields[0].parse().expect("a case index");
+            let outcome = match fields[1] {
+                "ok" => {
+                    let size = |s: &str| s.parse::<usize>().expect("a size");
+                    let values: Vec<f64> = (fields[4..].iter())
+                        .map(|s| s.parse().expect("a number"))
+                        .collect();
+                    let (rows, cols) = (size(fields[2]), size(fields[3]));
+                    Outcome::Value(Value::from_column_slice(rows, cols, &values))
+                }
+                _ => Outcome::Error(fields[2..].join(" ")),
+            };
+            (index, outcome)
+        })
+        .collect()
+}
+
+/// Why Python's outcome disagrees with nabla's value, if it does.
+fn disagreement(c: &Case, outcome: Option<&Outcome>) -> Option<String> {
+    let actual = match outcome {
+        None => return Some("python printed nothing".into()),
+        Some(Outcome::Error(message)) => return Some(format!("python raised {message}")),
+        Some(Outcome::Value(v)) => v,
+    };
+    let scale = 1.0 + c.expected.amax();
+    let close =
+        actual.shape() == c.expected.shape() && (actual - &c.expected).amax() <= TOLERANCE * scale;
+    (!close).then(|| format!("numpy gives {}", show(actual)))
+}
+
+/// A value with its shape, entries in column-major order.
+fn show(v: &Value) -> String {
+    format!("{}x{} {:?}", v.nrows(), v.ncols(), v.as_slice())
+}
+
+#[test]
+fn numpy_output_evaluates_to_the_derivative() {
+    require_numpy();
+    let mut failures = Vec::new();
+    let mut cases = Vec::new();
+    for (i, row) in rows().iter().enumerate() {
+        for (j, layout) in [Layout::Numerator, Layout::Denominator]
+            .into_iter()
+            .enumerate()
+        {
+            match case(row, layout, (2 * i + j) as u64) {
+                Ok(c) => cases.push(c),
+                Err(why) => failures.push(why),
+            }
+        }
+    }
+    let outcomes = parse_output(&run_python(&script(&cases)));
+    for (i, c) in cases.iter().enumerate() {
+        if let Some(why) = disagreement(c, outcomes.get(&i)) {
+            failures.push(format!(
+                "{}:\n  numpy:    {}\n  expected: {}\n  {why}",
+                c.id,
+                c.numpy,
+                show(&c.expected)
+            ));
+        }
+    }
+    println!("{} cases run through python3", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
