@@ -42,6 +42,20 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// Both checks: the points of the smaller, the larger error.
+    pub fn and(self, other: CheckReport) -> CheckReport {
+        CheckReport {
+            draws: self.draws.min(other.draws),
+            sizes: if self.sizes.is_empty() {
+                other.sizes
+            } else {
+                self.sizes
+            },
+            max_error: self.max_error.max(other.max_error),
+            skipped: self.skipped.max(other.skipped),
+        }
+    }
+
     /// Whether every point agreed within [`TOLERANCE`] and at least one point was checked.
     pub fn passed(&self) -> bool {
         self.draws > 0 && self.max_error <= TOLERANCE

@@ -1,8 +1,9 @@
-//! The command line: `nabla diff EXPR --wrt VAR`.
+//! The command line: `nabla diff`, `nabla hessian`, `nabla rules`. A thin layer over the library.
 
 use crate::check::CheckOptions;
+use crate::reference::{self, TableFormat};
 use crate::{Format, Layout, Options};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Read;
 
 const LANGUAGE: &str = "\
@@ -19,7 +20,10 @@ Examples:
   nabla diff \"x'*A*x\" --wrt x                     x'*(A + A')
   nabla diff \"norm2(X*w - y)^2\" --wrt w           2*(X*w - y)'*X
   nabla diff \"logdet(X)\" --wrt X --format latex   X^{-1}
-  echo \"sum(exp(x))\" | nabla diff - --wrt x --format numpy";
+  nabla hessian \"x'*A*x\" --wrt x                  A + A'
+  echo \"sum(exp(x))\" | nabla diff - --wrt x --format numpy
+
+Exit codes: 0 success, 1 no derivative of that kind (or --check failed), 2 bad input or usage.";
 
 /// Symbolic matrix calculus: derivatives of expressions over scalars, vectors and matrices.
 #[derive(Parser, Debug)]
@@ -33,42 +37,72 @@ struct Cli {
 enum Command {
     /// Differentiate an expression.
     #[command(after_help = LANGUAGE)]
-    Diff {
-        /// The input: declarations, definitions, then the expression; `-` reads standard input.
-        input: String,
-        /// The variable to differentiate by.
-        #[arg(long)]
-        wrt: String,
-        /// The output format.
-        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-        format: FormatArg,
-        /// The layout: numerator (f's shape first) or denominator (shaped like the variable).
-        #[arg(long, value_enum, default_value_t = LayoutArg::Numerator)]
-        layout: LayoutArg,
-        /// After printing, compare with central finite differences at random points (exit 1 if off).
-        #[arg(long)]
-        check: bool,
-        /// Seed of the random points of --check.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// How many random points --check tries.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
-        draws: u16,
+    Diff(DiffArgs),
+    /// The second derivative: `nabla diff --order 2`.
+    #[command(after_help = LANGUAGE)]
+    Hessian(DiffArgs),
+    /// Print the identity table of rules/ as a reference.
+    Rules {
+        /// The format of the table.
+        #[arg(long, value_enum, default_value_t = TableArg::Text)]
+        format: TableArg,
     },
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// The input: declarations, definitions, then the expression; `-` reads standard input.
+    input: String,
+    /// The variable to differentiate by; a second --wrt asks for the mixed second derivative.
+    #[arg(long, required = true, num_args = 1)]
+    wrt: Vec<String>,
+    /// 1 for the derivative, 2 for the second derivative (the Hessian).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    order: u8,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// The layout: numerator (f's shape first) or denominator (shaped like the variable).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Numerator)]
+    layout: LayoutArg,
+    /// After printing, compare with central finite differences at random points (exit 1 if off).
+    #[arg(long)]
+    check: bool,
+    /// Seed of the random points of --check.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// How many random points --check tries.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    draws: u16,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum FormatArg {
+    /// The input language (parses back).
     Text,
+    /// Mathematical unicode.
     Unicode,
+    /// LaTeX.
     Latex,
+    /// NumPy (2-D arrays).
     Numpy,
+    /// PyTorch (2-D tensors).
+    Torch,
+    /// A Markdown block: the equation in display LaTeX with the shapes.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum LayoutArg {
     Numerator,
     Denominator,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TableArg {
+    Text,
+    Markdown,
+    Latex,
 }
 
 /// Runs the command line; returns the exit code (0 ok, 1 not derivable, 2 bad input or usage).
@@ -81,54 +115,65 @@ pub fn run() -> i32 {
         }
     };
     match cli.command {
-        Command::Diff {
-            input,
-            wrt,
-            format,
-            layout,
-            check,
-            seed,
-            draws,
-        } => {
-            let check = check.then_some(CheckOptions {
-                draws: draws.into(),
-                seed,
-            });
-            diff(input, &wrt, format, layout, check)
+        Command::Diff(args) => diff(args),
+        Command::Hessian(args) => diff(DiffArgs { order: 2, ..args }),
+        Command::Rules { format } => {
+            print!(
+                "{}",
+                reference::rules_table(match format {
+                    TableArg::Text => TableFormat::Text,
+                    TableArg::Markdown => TableFormat::Markdown,
+                    TableArg::Latex => TableFormat::Latex,
+                })
+            );
+            0
         }
     }
 }
 
-fn diff(
-    input: String,
-    wrt: &str,
-    format: FormatArg,
-    layout: LayoutArg,
-    check: Option<CheckOptions>,
-) -> i32 {
-    let input = if input == "-" {
-        let mut buf = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut buf) {
+fn read_input(input: String) -> Result<String, i32> {
+    if input != "-" {
+        return Ok(input);
+    }
+    let mut buf = String::new();
+    match std::io::stdin().read_to_string(&mut buf) {
+        Ok(_) => Ok(buf),
+        Err(e) => {
             eprintln!("nabla: cannot read standard input: {e}");
-            return 2;
+            Err(2)
         }
-        buf
-    } else {
-        input
+    }
+}
+
+fn diff(args: DiffArgs) -> i32 {
+    let input = match read_input(args.input) {
+        Ok(input) => input,
+        Err(code) => return code,
     };
-    let layout = match layout {
+    if args.wrt.len() > 2 {
+        eprintln!("nabla: --wrt names at most two variables (a mixed second derivative)");
+        return 2;
+    }
+    let second = match (args.order, args.wrt.get(1)) {
+        (_, Some(y)) => Some(y.clone()),
+        (2, None) => Some(args.wrt[0].clone()),
+        _ => None,
+    };
+    let layout = match args.layout {
         LayoutArg::Numerator => Layout::Numerator,
         LayoutArg::Denominator => Layout::Denominator,
     };
-    let format = match format {
-        FormatArg::Text => Format::Text,
-        FormatArg::Unicode => Format::Unicode,
-        FormatArg::Latex => Format::Latex,
-        FormatArg::Numpy => Format::Numpy,
-    };
-    crate::with_deep_stack(|| match crate::diff(&input, wrt, &Options { layout }) {
+    let options = Options { layout, second };
+    let check = args.check.then_some(CheckOptions {
+        draws: args.draws.into(),
+        seed: args.seed,
+    });
+    crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
         Ok(d) => {
-            println!("{}", d.format(format));
+            match args.format {
+                FormatArg::Markdown => print!("{}", d.markdown()),
+                other => println!("{}", d.format(format(other))),
+            }
             let Some(options) = check else { return 0 };
             let report = d.check(options);
             eprintln!("{report}");
@@ -139,4 +184,14 @@ fn diff(
             e.exit_code()
         }
     })
+}
+
+fn format(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Text => Format::Text,
+        FormatArg::Unicode => Format::Unicode,
+        FormatArg::Latex | FormatArg::Markdown => Format::Latex,
+        FormatArg::Numpy => Format::Numpy,
+        FormatArg::Torch => Format::Torch,
+    }
 }

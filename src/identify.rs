@@ -283,7 +283,7 @@ impl Forward {
                     mul(call(Func::Diag, factor), j)
                 }
             }
-            Op::Call(Func::Sum) => mul(t(Expr::ones(args[0].shape)), self.jac(&args[0])?),
+            Op::Call(Func::Sum) => sum_rows(self.jac(&args[0])?, args[0].shape),
             Op::Call(Func::Tr) => self.jac(&args[0])?,
             Op::Call(Func::Diag) => {
                 let pushed = diag_inward(&args[0]).ok_or_else(|| self.stuck(e))?;
@@ -324,6 +324,17 @@ impl Forward {
             message: format!("the Jacobian of `{e}` has no matrix form nabla can write"),
             hint: "differentiate a scalar function of it, or one entry at a time".into(),
         }
+    }
+}
+
+/// 1ᵀJ, the Jacobian of a sum of entries; 1ᵀdiag(u)M = uᵀM.
+fn sum_rows(j: Expr, shape: Shape) -> Expr {
+    match &j.op {
+        Op::Call(Func::Diag) => t(j.a().clone()),
+        Op::Mul if j.a().op == Op::Call(Func::Diag) && j.a().a().shape.is_column() => {
+            mul(t(j.a().a().clone()), j.b().clone())
+        }
+        _ => mul(t(Expr::ones(shape)), j),
     }
 }
 

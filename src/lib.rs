@@ -18,6 +18,7 @@ pub mod infer;
 pub mod lang;
 pub mod parse;
 pub mod print;
+pub mod reference;
 pub mod rules;
 pub mod shape;
 pub mod simplify;
@@ -35,6 +36,9 @@ use infer::Typed;
 pub struct Options {
     /// The layout of the result.
     pub layout: Layout,
+    /// Differentiate a second time, by this variable: the Hessian when it is the first
+    /// variable again, a mixed second derivative otherwise.
+    pub second: Option<String>,
 }
 
 /// A derivative and what it was taken of.
@@ -48,6 +52,9 @@ pub struct Derivative {
     pub expr: Expr,
     /// Its layout.
     pub layout: Layout,
+    /// For a second derivative: the gradient by `wrt` (denominator layout) that was
+    /// differentiated again, and the second variable.
+    pub second: Option<(Expr, Symbol)>,
 }
 
 impl Derivative {
@@ -61,9 +68,76 @@ impl Derivative {
         print::print(&self.expr, format)
     }
 
-    /// Compares the derivative with central finite differences at random points.
+    /// A Markdown block for notes: the equation in display LaTeX, then the shapes.
+    pub fn markdown(&self) -> String {
+        let f = print::print(&self.input.expr, Format::Latex);
+        let x = latex_name(self.wrt.as_str());
+        let operator = match &self.second {
+            None => format!("\\frac{{\\partial}}{{\\partial {x}}}"),
+            Some((_, y)) if *y == self.wrt => format!("\\frac{{\\partial^2}}{{\\partial {x}^2}}"),
+            Some((_, y)) => format!(
+                "\\frac{{\\partial^2}}{{\\partial {x}\\,\\partial {}}}",
+                latex_name(y.as_str())
+            ),
+        };
+        let shapes: Vec<String> = (self.input.variables.iter())
+            .map(|v| {
+                format!(
+                    "${} \\in {}$",
+                    latex_name(v.name.as_str()),
+                    latex_shape(v.shape)
+                )
+            })
+            .collect();
+        let layout = match self.layout {
+            Layout::Numerator => "numerator layout",
+            Layout::Denominator => "denominator layout",
+        };
+        format!(
+            "$$\n{operator}\\left({f}\\right) = {}\n$$\n\nwhere {} ({layout}).\n",
+            self.format(Format::Latex),
+            shapes.join(", ")
+        )
+    }
+
+    /// Compares the derivative with central finite differences at random points; a second
+    /// derivative is checked in two steps, the gradient against f and the result against the
+    /// gradient.
     pub fn check(&self, options: check::CheckOptions) -> check::CheckReport {
-        check::check(&self.input, self.wrt, &self.expr, self.layout, options)
+        let Some((gradient, y)) = &self.second else {
+            return check::check(&self.input, self.wrt, &self.expr, self.layout, options);
+        };
+        let first = check::check(
+            &self.input,
+            self.wrt,
+            gradient,
+            Layout::Denominator,
+            options,
+        );
+        let of_gradient = Typed {
+            expr: gradient.clone(),
+            ..self.input.clone()
+        };
+        let second = check::check(&of_gradient, *y, &self.expr, self.layout, options);
+        first.and(second)
+    }
+}
+
+fn latex_name(name: &str) -> String {
+    let leaf = Expr::leaf(
+        expr::Op::Var(Symbol::from(name), expr::Props::default()),
+        shape::Shape::SCALAR,
+    );
+    print::print(&leaf, Format::Latex)
+}
+
+fn latex_shape(s: shape::Shape) -> String {
+    if s.is_scalar() {
+        "\\mathbb{R}".into()
+    } else if s.cols.is_one() {
+        format!("\\mathbb{{R}}^{{{}}}", s.rows)
+    } else {
+        format!("\\mathbb{{R}}^{{{} \\times {}}}", s.rows, s.cols)
     }
 }
 
@@ -98,16 +172,54 @@ pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
 
 fn diff_here(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     let typed = read(input)?;
-    let x = variable(&typed, wrt)?;
-    let df = differentiate::differential(&typed.expr, x.name)?;
-    let raw = identify::identify(&df, typed.expr.shape, x.shape, options.layout)?;
-    let (expr, _) = simplify::simplify(&raw, simplify::Limits::default());
+    let x = variable(&typed, wrt)?.clone();
+    let Some(second) = &options.second else {
+        let expr = derivative(&typed.expr, &x, options.layout)?;
+        return Ok(Derivative {
+            wrt: x.name,
+            input: typed,
+            expr,
+            layout: options.layout,
+            second: None,
+        });
+    };
+    let y = variable(&typed, second)?.clone();
+    if !typed.expr.shape.is_scalar() {
+        return Err(Error::Unsupported {
+            message: format!(
+                "second derivatives are taken of scalars, and this is {}",
+                typed.expr.shape
+            ),
+            hint: "differentiate a scalar of it, such as sum(...) or u'*f".into(),
+        });
+    }
+    for v in [&x, &y] {
+        if !v.shape.cols.is_one() {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "the second derivative by the matrix `{}` ({}) is a tensor of order 4",
+                    v.name, v.shape
+                ),
+                hint: "second derivatives are by scalars and vectors".into(),
+            });
+        }
+    }
+    let gradient = derivative(&typed.expr, &x, Layout::Denominator)?;
+    let expr = derivative(&gradient, &y, options.layout)?;
     Ok(Derivative {
         wrt: x.name,
         input: typed,
         expr,
         layout: options.layout,
+        second: Some((gradient, y.name)),
     })
+}
+
+/// The simplified derivative of `f` by `x`.
+fn derivative(f: &Expr, x: &infer::Variable, layout: Layout) -> Result<Expr> {
+    let df = differentiate::differential(f, x.name)?;
+    let raw = identify::identify(&df, f.shape, x.shape, layout)?;
+    Ok(simplify::simplify(&raw, simplify::Limits::default()).0)
 }
 
 /// The variable named by `--wrt`, or an error saying why it is not one.

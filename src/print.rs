@@ -18,6 +18,8 @@ pub enum Format {
     Latex,
     /// A NumPy expression over 2-D arrays: `x.T @ (A + A.T)`.
     Numpy,
+    /// A PyTorch expression over 2-D tensors, under the NumPy contract.
+    Torch,
 }
 
 /// Prints in the input language.
@@ -37,13 +39,13 @@ pub fn write(out: &mut impl Write, e: &Expr, format: Format) -> std::fmt::Result
     Printer { format }.expr(out, e)
 }
 
-/// A nabla name as a Python identifier: keywords and `np` get a trailing underscore.
+/// A nabla name as a Python identifier: keywords, `np` and `torch` get a trailing underscore.
 pub fn numpy_name(name: &str) -> String {
-    const RESERVED: [&str; 36] = [
+    const RESERVED: [&str; 37] = [
         "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
         "elif", "else", "except", "False", "finally", "for", "from", "global", "if", "import",
         "in", "is", "lambda", "None", "nonlocal", "not", "or", "pass", "raise", "return", "True",
-        "try", "while", "with", "yield", "np",
+        "try", "while", "with", "yield", "np", "torch",
     ];
     if RESERVED.contains(&name) {
         format!("{name}_")
@@ -146,8 +148,8 @@ impl Printer {
                     (Format::Unicode, _) => " ⊘ ",
                     (Format::Latex, Op::Had) => " \\odot ",
                     (Format::Latex, _) => " \\oslash ",
-                    (Format::Numpy, Op::Had) => " * ",
-                    (Format::Numpy, _) => " / ",
+                    (Format::Numpy | Format::Torch, Op::Had) => " * ",
+                    (Format::Numpy | Format::Torch, _) => " / ",
                 };
                 self.child(out, e.a(), PRODUCT)?;
                 out.write_str(sym)?;
@@ -160,7 +162,7 @@ impl Printer {
                     Format::Text => "'",
                     Format::Unicode => "ᵀ",
                     Format::Latex => "^\\top",
-                    Format::Numpy => ".T",
+                    Format::Numpy | Format::Torch => ".T",
                 })
             }
             Op::Call(f) => self.call(out, *f, e.a()),
@@ -202,7 +204,7 @@ impl Printer {
     }
 
     fn name(&self, out: &mut impl Write, name: &str) -> std::fmt::Result {
-        if self.format == Format::Numpy {
+        if self.python() {
             return out.write_str(&numpy_name(name));
         }
         if self.format != Format::Latex {
@@ -244,11 +246,27 @@ impl Printer {
             (Format::Unicode, Op::Eye) => out.write_str("I"),
             (Format::Unicode, Op::Ones) => out.write_str("𝟏"),
             (Format::Unicode, _) => out.write_str("0"),
-            (Format::Numpy, Op::Eye) => write!(out, "np.eye({})", numpy_dim(r)),
-            (Format::Numpy, Op::Ones) => {
-                write!(out, "np.ones(({}, {}))", numpy_dim(r), numpy_dim(c))
+            (Format::Numpy | Format::Torch, Op::Eye) => {
+                write!(out, "{}.eye({})", self.module(), numpy_dim(r))
             }
-            (Format::Numpy, _) => write!(out, "np.zeros(({}, {}))", numpy_dim(r), numpy_dim(c)),
+            (Format::Numpy | Format::Torch, Op::Ones) => {
+                write!(
+                    out,
+                    "{}.ones(({}, {}))",
+                    self.module(),
+                    numpy_dim(r),
+                    numpy_dim(c)
+                )
+            }
+            (Format::Numpy | Format::Torch, _) => {
+                write!(
+                    out,
+                    "{}.zeros(({}, {}))",
+                    self.module(),
+                    numpy_dim(r),
+                    numpy_dim(c)
+                )
+            }
             (Format::Text, Op::Eye) => write!(out, "eye({r})"),
             (Format::Text, _) => {
                 let name = if *op == Op::Ones { "ones" } else { "zeros" };
@@ -281,8 +299,8 @@ impl Printer {
         self.child(out, a, PRODUCT)?;
         let scaling = a.shape.is_scalar() || b.shape.is_scalar();
         out.write_str(match self.format {
-            Format::Numpy if scaling => " * ",
-            Format::Numpy => " @ ",
+            Format::Numpy | Format::Torch if scaling => " * ",
+            Format::Numpy | Format::Torch => " @ ",
             Format::Latex => " ",
             _ => "*",
         })?;
@@ -309,8 +327,8 @@ impl Printer {
     fn power(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
         let (base, exponent) = (e.a(), e.b());
         let matrix = e.op == Op::Pow && !base.shape.is_scalar();
-        if self.format == Format::Numpy && matrix {
-            out.write_str("np.linalg.matrix_power(")?;
+        if self.python() && matrix {
+            write!(out, "{}.linalg.matrix_power(", self.module())?;
             self.expr(out, base)?;
             out.write_str(", ")?;
             self.expr(out, exponent)?;
@@ -325,7 +343,7 @@ impl Printer {
             }
             _ => {
                 out.write_str(match (self.format, &e.op) {
-                    (Format::Numpy, _) => "**",
+                    (Format::Numpy | Format::Torch, _) => "**",
                     (Format::Text, Op::HPow) => ".^",
                     (Format::Unicode, Op::HPow) => "^∘",
                     _ => "^",
@@ -340,7 +358,7 @@ impl Printer {
             Format::Text => self.wrapped(out, f.name(), a, "(", ")"),
             Format::Unicode => self.unicode_call(out, f, a),
             Format::Latex => self.latex_call(out, f, a),
-            Format::Numpy => self.numpy_call(out, f, a),
+            Format::Numpy | Format::Torch => self.python_call(out, f, a),
         }
     }
 
@@ -396,25 +414,38 @@ impl Printer {
         self.wrapped(out, &before, a, "\\left(", "\\right)")
     }
 
-    fn numpy_call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
-        let (before, after) = match f {
-            Func::Sigmoid => ("(1 / (1 + np.exp(-(", "))))"),
-            Func::Relu => ("np.maximum(", ", 0)"),
-            Func::Step => ("np.heaviside(", ", 0.5)"),
-            Func::Norm1 => ("np.sum(np.abs(", "))"),
-            Func::Norm2 => ("np.linalg.norm(", ")"),
-            Func::Tr => ("np.trace(", ")"),
-            Func::Det => ("np.linalg.det(", ")"),
-            Func::Logdet => ("np.linalg.slogdet(", ")[1]"),
-            Func::Inv => ("np.linalg.inv(", ")"),
-            Func::Diag if a.shape.is_column() => ("np.diagflat(", ")"),
-            Func::Diag => ("np.diag(", ").reshape(-1, 1)"),
-            _ => {
-                write!(out, "np.{}(", f.name())?;
-                self.expr(out, a)?;
-                return out.write_str(")");
-            }
+    fn python_call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
+        let m = self.module();
+        let torch = self.format == Format::Torch;
+        let (before, after): (String, &str) = match f {
+            Func::Sigmoid if torch => (format!("{m}.sigmoid("), ")"),
+            Func::Sigmoid => (format!("(1 / (1 + {m}.exp(-("), "))))"),
+            Func::Relu if torch => (format!("{m}.relu("), ")"),
+            Func::Relu => (format!("{m}.maximum("), ", 0)"),
+            Func::Step => (format!("(({m}.sign("), ") + 1) / 2)"),
+            Func::Norm1 => (format!("{m}.sum({m}.abs("), "))"),
+            Func::Norm2 => (format!("{m}.linalg.norm("), ")"),
+            Func::Tr => (format!("{m}.trace("), ")"),
+            Func::Det => (format!("{m}.linalg.det("), ")"),
+            Func::Logdet => (format!("{m}.linalg.slogdet("), ")[1]"),
+            Func::Inv => (format!("{m}.linalg.inv("), ")"),
+            Func::Diag if a.shape.is_column() => (format!("{m}.diagflat("), ")"),
+            Func::Diag if torch => (format!("{m}.diagonal("), ").reshape(-1, 1)"),
+            Func::Diag => (format!("{m}.diag("), ").reshape(-1, 1)"),
+            _ => (format!("{m}.{}(", f.name()), ")"),
         };
-        self.wrapped(out, before, a, "", after)
+        self.wrapped(out, &before, a, "", after)
+    }
+
+    fn python(&self) -> bool {
+        matches!(self.format, Format::Numpy | Format::Torch)
+    }
+
+    fn module(&self) -> &'static str {
+        if self.format == Format::Torch {
+            "torch"
+        } else {
+            "np"
+        }
     }
 }

@@ -41,6 +41,8 @@ pub enum Predicate {
     Scalar,
     /// Not a 1 × 1 value.
     Array,
+    /// A column vector (n × 1, n not 1).
+    Vector,
     /// As many rows as columns.
     Square,
     /// Equal to its transpose.
@@ -58,7 +60,8 @@ pub enum Predicate {
 }
 
 impl Predicate {
-    const NAMES: [(&'static str, Predicate); 10] = [
+    const NAMES: [(&'static str, Predicate); 11] = [
+        ("vector", Predicate::Vector),
         ("num", Predicate::Num),
         ("product", Predicate::Product),
         ("same", Predicate::Same),
@@ -106,6 +109,7 @@ impl Predicate {
             Predicate::Const => facts.constant,
             Predicate::Scalar => facts.shape.is_scalar(),
             Predicate::Array => !facts.shape.is_scalar(),
+            Predicate::Vector => facts.shape.is_column(),
             Predicate::Square => facts.shape.is_square(),
             Predicate::Sym => facts.symmetric,
             Predicate::Num => facts.num.is_some(),

@@ -74,7 +74,12 @@ struct Case {
 /// The case of `row` in `layout`, or why it cannot be built.
 fn case(row: &Row, layout: Layout, seed: u64) -> Result<Case, String> {
     let id = format!("{} ({layout:?})", row.name);
-    let d = nabla::diff(&row.input, &row.wrt, &Options { layout })
+    // A variable field `x,y` is the second derivative by x then y.
+    let (wrt, second) = match row.wrt.split_once(',') {
+        Some((x, y)) => (x, Some(y.to_string())),
+        None => (row.wrt.as_str(), None),
+    };
+    let d = nabla::diff(&row.input, wrt, &Options { layout, second })
         .map_err(|e| format!("{id}: {}", e.render(&row.input)))?;
     let (point, expected) =
         evaluate(&d, seed).ok_or_else(|| format!("{id}: no point in the domain"))?;
