@@ -157,7 +157,7 @@ impl Printer {
             }
             Op::Pow | Op::HPow => self.power(out, e),
             Op::T => {
-                self.child(out, e.a(), POSTFIX)?;
+                self.base(out, e.a(), POSTFIX)?;
                 out.write_str(match self.format {
                     Format::Text => "'",
                     Format::Unicode => "ᵀ",
@@ -174,6 +174,18 @@ impl Printer {
         self.child(&mut s, e, min)
             .expect("writing to a String cannot fail");
         s
+    }
+
+    /// Writes the base of a superscript; in LaTeX a base that has a superscript of its own
+    /// goes in braces (`{A^\top}^{-1}`), since `A^\top^{-1}` is a double superscript.
+    fn base(&self, out: &mut impl Write, e: &Expr, min: u8) -> std::fmt::Result {
+        let superscripted = matches!(e.op, Op::T | Op::Pow | Op::HPow | Op::Call(Func::Inv));
+        if self.format == Format::Latex && superscripted && precedence(e, self.format) >= min {
+            out.write_str("{")?;
+            self.expr(out, e)?;
+            return out.write_str("}");
+        }
+        self.child(out, e, min)
     }
 
     /// Writes `e`, in parentheses when it binds more loosely than `min`.
@@ -334,7 +346,7 @@ impl Printer {
             self.expr(out, exponent)?;
             return out.write_str(")");
         }
-        self.child(out, base, POSTFIX)?;
+        self.base(out, base, POSTFIX)?;
         match self.format {
             Format::Latex => {
                 out.write_str(if e.op == Op::HPow { "^{\\circ " } else { "^{" })?;
@@ -396,7 +408,7 @@ impl Printer {
         let named = |name: &str| format!("\\operatorname{{{name}}}");
         let before = match f {
             Func::Inv => {
-                self.child(out, a, ATOM)?;
+                self.base(out, a, ATOM)?;
                 return out.write_str("^{-1}");
             }
             Func::Norm1 => return self.wrapped(out, "", a, "\\left\\|", "\\right\\|_1"),

@@ -122,8 +122,9 @@ pub fn pattern(pat: &Pat, format: Format) -> String {
     text
 }
 
+/// A one-character stand-in name (from the private use area) that every printer prints as is.
 fn placeholder(i: usize) -> String {
-    format!("\u{1}{i}\u{2}")
+    char::from_u32(0xE000 + i as u32).map_or_else(String::new, String::from)
 }
 
 /// The expression a pattern shows; each d(...) becomes a placeholder name, printed separately.

@@ -1,0 +1,64 @@
+//! `nabla rules` and `--format markdown`: snapshots of the reference table, and every
+//! identity and equation they print renders in KaTeX.
+
+use nabla::reference::{self, TableFormat};
+use nabla::rules;
+
+fn renders(latex: &str) -> Result<(), String> {
+    let opts = katex::Opts::builder()
+        .throw_on_error(true)
+        .build()
+        .expect("KaTeX options");
+    katex::render_with_opts(latex, &opts)
+        .map(|_| ())
+        .map_err(|e| format!("`{latex}`: {e:?}"))
+}
+
+#[test]
+fn every_rule_renders_in_katex() {
+    let failures: Vec<String> = (rules::load_all().expect("the rules load").iter())
+        .filter_map(|r| {
+            let lhs = reference::pattern(&r.lhs, nabla::Format::Latex);
+            let rhs = reference::pattern(&r.rhs, nabla::Format::Latex);
+            renders(&format!("{lhs} = {rhs}"))
+                .err()
+                .map(|e| format!("{}: {e}", r.name))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_reference_tables_match_their_snapshots() {
+    for (name, format) in [
+        ("text", TableFormat::Text),
+        ("markdown", TableFormat::Markdown),
+        ("latex", TableFormat::Latex),
+    ] {
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(format!("rules__{name}"), reference::rules_table(format));
+        });
+    }
+}
+
+#[test]
+fn the_markdown_block_renders_and_names_the_shapes() {
+    for (input, wrt, second) in [
+        ("x'*A*x", "x", None),
+        ("x'*A*x", "x", Some("x")),
+        ("x: R^n; y: R^m; x'*A*y", "x", Some("y")),
+    ] {
+        let options = nabla::Options {
+            second: second.map(String::from),
+            ..Default::default()
+        };
+        let d = nabla::diff(input, wrt, &options).expect("differentiates");
+        let block = d.markdown();
+        let equation = block.split("$$").nth(1).expect("a display equation");
+        renders(equation.trim()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(block.contains("\\in \\mathbb{R}^{n}"), "{block}");
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, description => input, omit_expression => true}, {
+            insta::assert_snapshot!(format!("markdown__{wrt}{}", second.unwrap_or("")), block);
+        });
+    }
+}
