@@ -127,6 +127,11 @@ fn compare(
     layout: Layout,
     point: &Point,
 ) -> Option<f64> {
+    let variable = input.variable(x.as_str())?;
+    let structured = variable.props.symmetric() && !variable.shape.is_scalar();
+    if structured && input.expr.shape.is_scalar() {
+        return compare_along(input, variable, derivative, layout, point);
+    }
     let symbolic = eval::eval(derivative, point).filter(finite)?;
     let numeric = finite_difference(input, x, layout, point)?;
     if symbolic.shape() != numeric.shape() {
@@ -134,6 +139,59 @@ fn compare(
     }
     let scale = 1.0 + numeric.amax();
     Some((symbolic - &numeric).amax() / scale)
+}
+
+/// For a structured variable (sym, spd, diag) the derivative lives on its space: compare the
+/// directional derivative along random directions of that space, tr(N V) for the numerator
+/// layout N, with central differences of f along V.
+fn compare_along(
+    input: &Typed,
+    x: &crate::infer::Variable,
+    derivative: &Expr,
+    layout: Layout,
+    point: &Point,
+) -> Option<f64> {
+    let symbolic = eval::eval(derivative, point).filter(finite)?;
+    let numerator = if layout == Layout::Denominator {
+        symbolic.transpose()
+    } else {
+        symbolic
+    };
+    let dims = point.dims(x.shape);
+    let mut rng = eval::rng(
+        point.values[&x.name]
+            .iter()
+            .map(|v| v.to_bits())
+            .fold(0, u64::wrapping_add),
+    );
+    // The derivative must lie in the variable's space: symmetric, or diagonal.
+    let off_space = if x.props.diag {
+        DMatrix::from_fn(
+            dims.0,
+            dims.1,
+            |i, j| if i == j { 0.0 } else { numerator[(i, j)] },
+        )
+    } else {
+        &numerator - numerator.transpose()
+    };
+    let mut worst: f64 = off_space.amax() / (1.0 + numerator.amax());
+    for _ in 0..3 {
+        let mut direction = eval::random_value(dims, x.props, Draw::Signed, &mut rng);
+        if !x.props.diag {
+            direction = (&direction + direction.transpose()) * 0.5;
+        }
+        let at = |t: f64| {
+            let mut p = point.clone();
+            let moved = &p.values[&x.name] + &direction * t;
+            p.values.insert(x.name, moved);
+            eval::eval(&input.expr, &p).filter(finite)
+        };
+        let h = 1e-5;
+        let numeric = ((at(h)? - at(-h)?) / (2.0 * h))[(0, 0)];
+        let predicted = (&numerator * &direction).trace();
+        worst = worst.max((predicted - numeric).abs() / (1.0 + numeric.abs()));
+    }
+    Some(worst)
 }
 
 fn finite(v: &Value) -> bool {

@@ -41,6 +41,23 @@ pub fn identify(df: &Expr, f: Shape, x: Shape, layout: Layout) -> Result<Expr> {
     })
 }
 
+/// The derivative of a scalar on the space a structured variable lives in: for a symmetric
+/// (or spd) X the symmetric part (G + Gᵀ)/2 of the unconstrained derivative G, the unique
+/// symmetric matrix with df = tr(G dX) for every symmetric dX; for a diagonal X its diagonal.
+/// Any other derivative is returned as it is.
+pub fn restrict(derivative: Expr, f: Shape, x: &crate::infer::Variable) -> Expr {
+    if !f.is_scalar() || x.shape.is_scalar() || x.shape.is_column() {
+        return derivative;
+    }
+    if x.props.diag {
+        call(Func::Diag, call(Func::Diag, derivative))
+    } else if x.props.sym || x.props.spd {
+        build::div(add(derivative.clone(), t(derivative)), Expr::int(2))
+    } else {
+        derivative
+    }
+}
+
 /// Whether the denominator layout is the transpose of the numerator layout; the derivative of a
 /// matrix by a scalar has the matrix's shape in both.
 pub fn transposes_in_denominator(f: Shape, x: Shape) -> bool {

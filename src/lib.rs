@@ -219,6 +219,7 @@ fn diff_here(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
 fn derivative(f: &Expr, x: &infer::Variable, layout: Layout) -> Result<Expr> {
     let df = differentiate::differential(f, x.name)?;
     let raw = identify::identify(&df, f.shape, x.shape, layout)?;
+    let raw = identify::restrict(raw, f.shape, x);
     Ok(simplify::simplify(&raw, simplify::Limits::default()).0)
 }
 
