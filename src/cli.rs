@@ -52,10 +52,16 @@ enum Command {
 #[derive(Args, Debug)]
 struct DiffArgs {
     /// The input: declarations, definitions, then the expression; `-` reads standard input.
-    input: String,
+    #[arg(required_unless_present = "batch")]
+    input: Option<String>,
     /// The variable to differentiate by; a second --wrt asks for the mixed second derivative.
-    #[arg(long, required = true, num_args = 1)]
+    #[arg(long, required_unless_present = "batch", num_args = 1)]
     wrt: Vec<String>,
+    /// Differentiate every line of FILE (`-` for standard input): the variable (`x`, or `x,y`
+    /// for a second derivative), a tab, the input. One result per line, in order; a line that
+    /// fails prints `error: ...` and the batch goes on. Runs on all cores.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["input", "wrt", "check"])]
+    batch: Option<String>,
     /// 1 for the derivative, 2 for the second derivative (the Hessian).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     order: u8,
@@ -135,18 +141,34 @@ fn read_input(input: String) -> Result<String, i32> {
     if input != "-" {
         return Ok(input);
     }
+    read_file("-")
+}
+
+/// The contents of a file, or of standard input for `-`.
+fn read_file(path: &str) -> Result<String, i32> {
     let mut buf = String::new();
-    match std::io::stdin().read_to_string(&mut buf) {
+    let read = if path == "-" {
+        std::io::stdin().read_to_string(&mut buf).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|text| buf = text)
+    };
+    match read {
         Ok(_) => Ok(buf),
         Err(e) => {
-            eprintln!("nabla: cannot read standard input: {e}");
+            eprintln!(
+                "nabla: cannot read {}: {e}",
+                if path == "-" { "standard input" } else { path }
+            );
             Err(2)
         }
     }
 }
 
 fn diff(args: DiffArgs) -> i32 {
-    let input = match read_input(args.input) {
+    if let Some(path) = &args.batch {
+        return batch(path, &args);
+    }
+    let input = match read_input(args.input.clone().unwrap_or_default()) {
         Ok(input) => input,
         Err(code) => return code,
     };
@@ -159,16 +181,15 @@ fn diff(args: DiffArgs) -> i32 {
         (2, None) => Some(args.wrt[0].clone()),
         _ => None,
     };
-    let layout = match args.layout {
-        LayoutArg::Numerator => Layout::Numerator,
-        LayoutArg::Denominator => Layout::Denominator,
+    let options = Options {
+        layout: layout(args.layout),
+        second,
     };
-    let options = Options { layout, second };
     let check = args.check.then_some(CheckOptions {
         draws: args.draws.into(),
         seed: args.seed,
     });
-    crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
+    let run = crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
         Ok(d) => {
             match args.format {
                 FormatArg::Markdown => print!("{}", d.markdown()),
@@ -183,7 +204,76 @@ fn diff(args: DiffArgs) -> i32 {
             eprintln!("nabla: {}", e.render(&input));
             e.exit_code()
         }
+    });
+    run.unwrap_or_else(|e| {
+        eprintln!("nabla: {e}");
+        e.exit_code()
     })
+}
+
+/// With `--order 2`, a problem by `x` alone is the Hessian by `x`.
+fn second_by_order(mut problem: crate::Problem, order: u8) -> crate::Problem {
+    if order == 2 && !problem.wrt.contains(',') {
+        problem.wrt = format!("{0},{0}", problem.wrt);
+    }
+    problem
+}
+
+fn layout(arg: LayoutArg) -> Layout {
+    match arg {
+        LayoutArg::Numerator => Layout::Numerator,
+        LayoutArg::Denominator => Layout::Denominator,
+    }
+}
+
+/// `--batch`: every line a problem; results in order, one line each; the exit code is the
+/// worst of the lines'.
+fn batch(path: &str, args: &DiffArgs) -> i32 {
+    let text = match read_file(path) {
+        Ok(text) => text,
+        Err(code) => return code,
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let problems: Vec<(usize, crate::Result<crate::Problem>)> = (lines.iter().enumerate())
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, l)| {
+            (
+                i,
+                crate::Problem::from_line(l).map(|p| second_by_order(p, args.order)),
+            )
+        })
+        .collect();
+    let valid: Vec<crate::Problem> = problems
+        .iter()
+        .filter_map(|(_, p)| p.as_ref().ok().cloned())
+        .collect();
+    let options = Options {
+        layout: layout(args.layout),
+        second: None,
+    };
+    let mut results = crate::diff_batch(&valid, &options).into_iter();
+    let mut worst = 0;
+    let mut outcomes: Vec<Option<crate::Result<crate::Derivative>>> =
+        (0..lines.len()).map(|_| None).collect();
+    for (i, problem) in problems {
+        let outcome = problem.and_then(|_| results.next().expect("one result per problem"));
+        outcomes[i] = Some(outcome);
+    }
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            None => println!(),
+            Some(Ok(d)) => println!("{}", d.format(format(args.format)).replace('\n', "; ")),
+            Some(Err(e)) => {
+                println!("error: {e}");
+                let source = lines[i]
+                    .split_once('\t')
+                    .map_or(lines[i], |(_, input)| input);
+                eprintln!("nabla: line {}: {}", i + 1, e.render(source));
+                worst = worst.max(e.exit_code());
+            }
+        }
+    }
+    worst
 }
 
 fn format(arg: FormatArg) -> Format {

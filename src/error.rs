@@ -82,6 +82,12 @@ pub enum Error {
         /// What to do.
         hint: String,
     },
+    /// A bug in nabla: a panic caught at the boundary of a derivation.
+    #[error("internal error (a bug in nabla, please report the input): {message}")]
+    Internal {
+        /// The panic message.
+        message: String,
+    },
     /// A malformed rule in `rules/` (a bug in nabla, caught when the rules load).
     #[error("{file}:{line}: bad rule: {message}")]
     Rule {
@@ -99,8 +105,17 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Unsupported { .. } => 1,
+            Error::Internal { .. } | Error::Rule { .. } => 3,
             _ => 2,
         }
+    }
+
+    /// The error for a caught panic.
+    pub fn from_panic(panic: Box<dyn std::any::Any + Send>) -> Error {
+        let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Error::Internal { message }
     }
 
     fn span(&self) -> Option<Span> {
@@ -121,7 +136,7 @@ impl Error {
             | Error::Wrt { hint, .. }
             | Error::Unsupported { hint, .. }
             | Error::Limit { hint, .. } => Some(hint).filter(|h| !h.is_empty()).map(|h| h.as_str()),
-            Error::Rule { .. } => None,
+            Error::Rule { .. } | Error::Internal { .. } => None,
         }
     }
 

@@ -151,23 +151,100 @@ pub fn read(input: &str) -> Result<Typed> {
 /// parser bounds by [`parse::MAX_DEPTH`]; the pages are only committed when touched.
 const STACK_BYTES: usize = 512 << 20;
 
-/// Runs `work` on a thread with a stack deep enough for any input the parser accepts.
-pub fn with_deep_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+/// Runs `work` on a thread with a stack deep enough for any input the parser accepts; a panic
+/// (a bug) becomes [`Error::Internal`].
+pub fn with_deep_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .stack_size(STACK_BYTES)
             .spawn_scoped(scope, work);
         match thread.map(|t| t.join()) {
-            Ok(Ok(value)) => value,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("cannot start a thread for the derivation: {e}"),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(panic)) => Err(Error::from_panic(panic)),
+            Err(e) => Err(Error::Internal {
+                message: format!("cannot start a thread for the derivation: {e}"),
+            }),
         }
     })
 }
 
 /// Differentiates `input` by the variable `wrt`.
 pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
-    with_deep_stack(|| diff_here(input, wrt, options))
+    with_deep_stack(|| diff_here(input, wrt, options))?
+}
+
+/// One problem of a batch: the variable (`x`, or `x,y` for a second derivative) and the input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// The variable, or two separated by a comma.
+    pub wrt: String,
+    /// The input.
+    pub input: String,
+}
+
+impl Problem {
+    /// Reads a batch line: the variable, a tab, the input.
+    pub fn from_line(line: &str) -> Result<Problem> {
+        match line.split_once('\t') {
+            Some((wrt, input)) => Ok(Problem {
+                wrt: wrt.trim().into(),
+                input: input.into(),
+            }),
+            None => Err(Error::Wrt {
+                message: "a batch line is the variable, a tab, then the input".into(),
+                hint: "write lines like `x<TAB>x'*A*x`".into(),
+            }),
+        }
+    }
+}
+
+/// Differentiates many problems on all cores; each result is independent of the others.
+pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivative>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(problems.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Derivative>>>> = problems
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let work = || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(problem) = problems.get(i) else {
+                    break;
+                };
+                let (wrt, second) = match problem.wrt.split_once(',') {
+                    Some((x, y)) => (x, Some(y.to_string())),
+                    None => (problem.wrt.as_str(), options.second.clone()),
+                };
+                let options = Options {
+                    second,
+                    ..options.clone()
+                };
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    diff_here(&problem.input, wrt, &options)
+                }));
+                let result = run.unwrap_or_else(|panic| Err(Error::from_panic(panic)));
+                *results[i]
+                    .lock()
+                    .expect("no worker panics while holding a result") = Some(result);
+            };
+            std::thread::Builder::new()
+                .stack_size(STACK_BYTES)
+                .spawn_scoped(scope, work)
+                .expect("cannot start a worker thread");
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .expect("unpoisoned")
+                .expect("every problem is done")
+        })
+        .collect()
 }
 
 fn diff_here(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {

@@ -649,3 +649,42 @@ fn long_transpose_chain_is_not_a_crash() {
 fn long_sum_is_not_a_crash() {
     assert_no_crash(&format!("sum(x{})", "+x".repeat(10_000)));
 }
+
+#[test]
+fn batch_answers_every_line_in_order_and_goes_on_after_errors() {
+    let input = "x\tx'*A*x\nw\tnorm2(X*w - y)^2\n\n# a comment\nx\tx'*A*\nX\tA*X\nx,x\tx'*A*x\nno tab here\n";
+    let run = nabla(&["diff", "--batch", "-"], Some(input));
+    assert_eq!(run.code, Some(2), "{run}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 8, "{run}");
+    assert_eq!(lines[0], "x'*(A + A')");
+    assert_eq!(lines[1], "2*(X*w - y)'*X");
+    assert_eq!((lines[2], lines[3]), ("", ""));
+    assert!(lines[4].starts_with("error: syntax error"), "{run}");
+    assert!(
+        lines[5].starts_with("error: unsupported derivative"),
+        "{run}"
+    );
+    assert_eq!(lines[6], "A + A'");
+    assert!(lines[7].starts_with("error: a batch line is"), "{run}");
+    assert!(run.stderr.contains("nabla: line 5: syntax error"), "{run}");
+    assert!(run.stderr.contains("   | x'*A*\n   |      ^"), "{run}");
+}
+
+#[test]
+fn batch_on_all_cores_keeps_the_order() {
+    let input: String = (1..=200).map(|k| format!("x\t{k}*x'*x\n")).collect();
+    let run = nabla(&["diff", "--batch", "-", "--order", "2"], Some(&input));
+    assert_eq!(run.code, Some(0), "{run}");
+    let expected: Vec<String> = (1..=200).map(|k| format!("{}*eye(n)", 2 * k)).collect();
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn batch_of_a_missing_file_is_an_error() {
+    let run = failure(&["diff", "--batch", "/nonexistent/problems.tsv"], None, 2);
+    assert!(
+        run.stderr.contains("cannot read /nonexistent/problems.tsv"),
+        "{run}"
+    );
+}
