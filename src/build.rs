@@ -68,10 +68,11 @@ pub fn add(a: Expr, b: Expr) -> Expr {
             }
         }
     }
-    if a.is_zero() && a.shape == shape {
+    // A zero adds nothing, also when it is a scalar broadcast over an array.
+    if a.is_zero() && (a.shape == shape || a.shape.is_scalar()) && b.shape == shape {
         return b;
     }
-    if b.is_zero() && b.shape == shape {
+    if b.is_zero() && (b.shape == shape || b.shape.is_scalar()) && a.shape == shape {
         return a;
     }
     if b.op == Op::Neg {

@@ -74,6 +74,11 @@ struct DiffArgs {
     /// After printing, compare with central finite differences at random points (exit 1 if off).
     #[arg(long)]
     check: bool,
+    /// Print the derivation step by step: the intermediate quantities, the differential of each
+    /// by a named rule, the identification and the simplifications (Markdown with LaTeX for
+    /// --format latex or markdown, plain text otherwise).
+    #[arg(long, conflicts_with_all = ["order", "batch"])]
+    steps: bool,
     /// Seed of the random points of --check.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -181,6 +186,9 @@ fn diff(args: DiffArgs) -> i32 {
         (2, None) => Some(args.wrt[0].clone()),
         _ => None,
     };
+    if args.steps {
+        return steps(&input, &args);
+    }
     let options = Options {
         layout: layout(args.layout),
         second,
@@ -217,6 +225,27 @@ fn second_by_order(mut problem: crate::Problem, order: u8) -> crate::Problem {
         problem.wrt = format!("{0},{0}", problem.wrt);
     }
     problem
+}
+
+/// `--steps`: the derivation step by step.
+fn steps(input: &str, args: &DiffArgs) -> i32 {
+    if args.wrt.len() > 1 {
+        eprintln!("nabla: --steps derives first derivatives: give one --wrt");
+        return 2;
+    }
+    match crate::derivation(input, &args.wrt[0], layout(args.layout)) {
+        Ok(d) => {
+            match args.format {
+                FormatArg::Latex | FormatArg::Markdown => print!("{}", d.markdown()),
+                _ => print!("{}", d.text()),
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("nabla: {}", e.render(input));
+            e.exit_code()
+        }
+    }
 }
 
 fn layout(arg: LayoutArg) -> Layout {

@@ -10,13 +10,25 @@ use std::collections::HashMap;
 
 /// The differential of `e` with respect to the variable `x`, in terms of the leaf `dx`.
 pub fn differential(e: &Expr, x: Symbol) -> Result<Expr> {
-    Differentiator {
-        x,
-        rules: rules::group("differentials"),
-        memo: HashMap::new(),
-        depends: HashMap::new(),
-    }
-    .d(e)
+    Differentiator::new(x).d(e)
+}
+
+/// The differential and the rule applications that built it, innermost first.
+pub fn differential_with_steps(e: &Expr, x: Symbol) -> Result<(Expr, Vec<Step>)> {
+    let mut differentiator = Differentiator::new(x);
+    let de = differentiator.d(e)?;
+    Ok((de, differentiator.steps))
+}
+
+/// One application of a differential rule: d(node) by the rule, with its variables bound.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The expression differentiated.
+    pub node: Expr,
+    /// The rule applied.
+    pub rule: &'static Rule,
+    /// What the rule's pattern variables matched.
+    pub bindings: Bindings,
 }
 
 /// Where a rule matched: the bindings of its pattern variables.
@@ -29,9 +41,21 @@ struct Differentiator {
     /// differentiated once (the output stays a DAG, linear in the input's size).
     memo: HashMap<*const crate::expr::Node, Expr>,
     depends: HashMap<*const crate::expr::Node, bool>,
+    /// The rule applications so far, innermost first.
+    steps: Vec<Step>,
 }
 
 impl Differentiator {
+    fn new(x: Symbol) -> Self {
+        Differentiator {
+            x,
+            rules: rules::group("differentials"),
+            memo: HashMap::new(),
+            depends: HashMap::new(),
+            steps: Vec::new(),
+        }
+    }
+
     fn depends(&mut self, e: &Expr) -> bool {
         let key = std::sync::Arc::as_ptr(&e.0);
         if let Some(&d) = self.depends.get(&key) {
@@ -82,7 +106,13 @@ impl Differentiator {
                 c.predicate.holds(&facts.iter().collect::<Vec<_>>())
             });
             if holds {
-                return self.instantiate(&rule.rhs, &bindings);
+                let result = self.instantiate(&rule.rhs, &bindings)?;
+                self.steps.push(Step {
+                    node: e.clone(),
+                    rule,
+                    bindings,
+                });
+                return Ok(result);
             }
         }
         Err(Error::Unsupported {

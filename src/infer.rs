@@ -46,8 +46,8 @@ pub struct Typed {
     pub expr: Expr,
     /// Every variable, declared or used, in order of first appearance.
     pub variables: Vec<Variable>,
-    /// Names given to definitions (they are not variables).
-    pub definitions: Vec<String>,
+    /// The definitions (names of intermediate quantities, not variables) and their values.
+    pub definitions: Vec<(String, Expr)>,
 }
 
 impl Typed {
@@ -611,7 +611,10 @@ impl Inference<'_> {
             values.insert(def.name.clone(), value);
         }
         let expr = builder.build(body, &values);
-        let definitions = defs.iter().map(|d| d.name.clone()).collect();
+        let definitions = defs
+            .iter()
+            .map(|d| (d.name.clone(), values[&d.name].clone()))
+            .collect();
         Ok(Typed {
             expr,
             variables,

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod rules;
 pub mod shape;
 pub mod simplify;
+pub mod steps;
 
 pub use error::{Error, Result};
 pub use identify::Layout;
@@ -173,6 +174,15 @@ pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     with_deep_stack(|| diff_here(input, wrt, options))?
 }
 
+/// The derivation of the derivative of `input` by `wrt`, step by step (`--steps`).
+pub fn derivation(input: &str, wrt: &str, layout: Layout) -> Result<steps::Derivation> {
+    with_deep_stack(|| {
+        let typed = read(input)?;
+        let x = variable(&typed, wrt)?.clone();
+        steps::derivation(&typed, &x, layout)
+    })?
+}
+
 /// One problem of a batch: the variable (`x`, or `x,y` for a second derivative) and the input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {
@@ -311,7 +321,7 @@ fn variable<'t>(typed: &'t Typed, wrt: &str) -> Result<&'t infer::Variable> {
     } else {
         names.join(", ")
     };
-    if typed.definitions.iter().any(|d| d == wrt) {
+    if typed.definitions.iter().any(|(d, _)| d == wrt) {
         return Err(Error::Wrt {
             message: format!("`{wrt}` is a definition, not a variable"),
             hint: format!("differentiate by a variable it is built from: {listed}"),

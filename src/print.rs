@@ -125,7 +125,11 @@ impl Printer {
             Op::Num(n) => self.number(out, n),
             Op::Var(v, _) => self.name(out, v.as_str()),
             Op::Dvar(v) => {
-                out.write_str("d")?;
+                out.write_str(if self.format == Format::Latex {
+                    "\\mathrm{d}"
+                } else {
+                    "d"
+                })?;
                 self.name(out, v.as_str())
             }
             Op::Eye | Op::Ones | Op::Zero => self.constant(out, &e.op, e.shape),

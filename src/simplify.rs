@@ -51,7 +51,66 @@ pub struct Report {
 
 /// The simplest equivalent of `e` that the algebra rules reach within `limits`.
 pub fn simplify(e: &Expr, limits: Limits) -> (Expr, Report) {
-    let mut graph = EGraph::<Math, MatrixAnalysis>::default();
+    let (runner, root) = saturate(EGraph::default(), e, limits);
+    let report = Report {
+        nodes: runner.egraph.total_number_of_nodes(),
+        iterations: runner.iterations.len(),
+        stop: format!("{:?}", runner.stop_reason),
+    };
+    let (_, best) = Extractor::new(&runner.egraph, TextbookCost).find_best(root);
+    (tidied(from_rec(&best)), report)
+}
+
+/// The simplest form, with the chain of rewrites that reaches it from `e`: each step the rule
+/// (by name, or `constant folding`) and the whole expression after it.
+pub fn simplify_explained(e: &Expr, limits: Limits) -> (Expr, Vec<(String, Expr)>) {
+    let (mut runner, root) = saturate(EGraph::default().with_explanations_enabled(), e, limits);
+    let (_, best) = Extractor::new(&runner.egraph, TextbookCost).find_best(root);
+    let mut explanation = runner.explain_equivalence(&to_rec(e), &best);
+    let mut steps: Vec<(String, Expr)> = (explanation.make_flat_explanation().iter().skip(1))
+        .map(|term| {
+            let rule = applied_rule(term).map_or("constant folding".to_string(), |r| {
+                if r.as_str().contains(".rs:") {
+                    "constant folding".into()
+                } else {
+                    r.to_string()
+                }
+            });
+            (rule, from_flat(term))
+        })
+        .collect();
+    remove_detours(&mut steps, e);
+    (tidied(from_rec(&best)), steps)
+}
+
+/// Cuts every detour out of an explanation: when a form comes back, the steps that left it go.
+fn remove_detours(steps: &mut Vec<(String, Expr)>, start: &Expr) {
+    let mut kept: Vec<(String, Expr)> = Vec::new();
+    for (rule, form) in steps.drain(..) {
+        if form == *start {
+            kept.clear();
+        } else if let Some(i) = kept.iter().position(|(_, f)| *f == form) {
+            kept.truncate(i + 1);
+        } else {
+            kept.push((rule, form));
+        }
+    }
+    *steps = kept;
+}
+
+/// The rule that produced a step of a flat explanation, wherever in the term it applied.
+fn applied_rule(term: &egg::FlatTerm<Math>) -> Option<egg::Symbol> {
+    term.forward_rule
+        .or(term.backward_rule)
+        .or_else(|| term.children.iter().find_map(applied_rule))
+}
+
+fn saturate(
+    graph: EGraph<Math, MatrixAnalysis>,
+    e: &Expr,
+    limits: Limits,
+) -> (Runner<Math, MatrixAnalysis>, Id) {
+    let mut graph = graph;
     let root = add_expr(&mut graph, e, &mut HashMap::new());
     let runner = Runner::default()
         .with_egraph(graph)
@@ -60,27 +119,26 @@ pub fn simplify(e: &Expr, limits: Limits) -> (Expr, Report) {
         .with_time_limit(limits.time)
         .with_scheduler(egg::SimpleScheduler)
         .run(rewrites());
-    let report = Report {
-        nodes: runner.egraph.total_number_of_nodes(),
-        iterations: runner.iterations.len(),
-        stop: format!("{:?}", runner.stop_reason),
-    };
-    if std::env::var("NABLA_DEBUG").is_ok() {
-        for it in &runner.iterations {
-            eprintln!("{} {:?}", it.egraph_nodes, it.applied);
-        }
-        for class in runner.egraph.classes() {
-            let nodes: Vec<String> = class
-                .nodes
-                .iter()
-                .map(|n| format!("{n}{:?}", n.children))
-                .collect();
-            eprintln!("{} {}: {}", class.id, class.data.shape, nodes.join(" | "));
-        }
+    (runner, root)
+}
+
+fn to_rec(e: &Expr) -> RecExpr<Math> {
+    fn go(e: &Expr, rec: &mut RecExpr<Math>) -> Id {
+        let children = e.args.iter().map(|a| go(a, rec)).collect();
+        let leaf_shape = if e.args.is_empty() {
+            e.shape
+        } else {
+            Shape::SCALAR
+        };
+        rec.add(Math {
+            op: e.op.clone(),
+            leaf_shape,
+            children,
+        })
     }
-    let extractor = Extractor::new(&runner.egraph, TextbookCost);
-    let (_, best) = extractor.find_best(root);
-    (tidied(from_rec(&best)), report)
+    let mut rec = RecExpr::default();
+    go(e, &mut rec);
+    rec
 }
 
 fn add_expr(
@@ -110,23 +168,34 @@ fn add_expr(
 fn from_rec(rec: &RecExpr<Math>) -> Expr {
     let mut built: Vec<Expr> = Vec::with_capacity(rec.len());
     for node in rec.as_ref() {
-        let e = if node.children.is_empty() {
-            match &node.op {
-                Op::Num(n) => Expr::num(n.clone()),
-                op => Expr::leaf(op.clone(), node.leaf_shape),
-            }
-        } else {
-            build::apply(
-                node.op.clone(),
-                node.children
-                    .iter()
-                    .map(|c| built[usize::from(*c)].clone())
-                    .collect(),
-            )
-        };
-        built.push(e);
+        let args = node
+            .children
+            .iter()
+            .map(|c| built[usize::from(*c)].clone())
+            .collect();
+        built.push(from_node(node, args));
     }
     built.pop().expect("an extracted expression is never empty")
+}
+
+/// A term of an explanation exactly as the e-graph holds it (no smart constructors), so that
+/// each step shows what its rule did.
+fn from_flat(term: &egg::FlatTerm<Math>) -> Expr {
+    let args: Vec<Expr> = term.children.iter().map(from_flat).collect();
+    if args.is_empty() {
+        return from_node(&term.node, args);
+    }
+    let shape = crate::lang::shape_of(&term.node, &|i| args[i].shape);
+    Expr::node(term.node.op.clone(), args, shape)
+}
+
+/// The typed expression of an e-node over already built arguments.
+fn from_node(node: &Math, args: Vec<Expr>) -> Expr {
+    match &node.op {
+        _ if !args.is_empty() => build::apply(node.op.clone(), args),
+        Op::Num(n) => Expr::num(n.clone()),
+        op => Expr::leaf(op.clone(), node.leaf_shape),
+    }
 }
 
 /// [`tidy`] repeated until nothing changes (a regrouping can expose another).
