@@ -197,7 +197,7 @@ pub enum Op {
 }
 
 /// A node of a typed expression: an operator, its arguments and the shape of its value.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 pub struct Node {
     /// The operator.
     pub op: Op,
@@ -205,11 +205,32 @@ pub struct Node {
     pub args: Vec<Expr>,
     /// The shape of the value.
     pub shape: Shape,
+    /// A structural hash, computed once from the children's, so that hashing and comparing
+    /// large expressions (shared-subexpression search, e-graph conversion) stays cheap.
+    hash: u64,
 }
 
-/// A shared, immutable typed expression.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A shared, immutable typed expression; equality and hashing are structural.
+#[derive(Clone, Debug)]
 pub struct Expr(pub Arc<Node>);
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.hash == other.hash
+                && self.op == other.op
+                && self.shape == other.shape
+                && self.args == other.args)
+    }
+}
+
+impl Eq for Expr {}
+
+impl std::hash::Hash for Expr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
 
 impl std::ops::Deref for Expr {
     type Target = Node;
@@ -221,7 +242,17 @@ impl std::ops::Deref for Expr {
 impl Expr {
     /// A node with the given operator, arguments and shape, taken as given.
     pub fn node(op: Op, args: Vec<Expr>, shape: Shape) -> Expr {
-        Expr(Arc::new(Node { op, args, shape }))
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&op, &shape).hash(&mut hasher);
+        args.iter().for_each(|a| hasher.write_u64(a.hash));
+        let hash = hasher.finish();
+        Expr(Arc::new(Node {
+            op,
+            args,
+            shape,
+            hash,
+        }))
     }
 
     /// A leaf.

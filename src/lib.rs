@@ -21,6 +21,7 @@ pub mod print;
 pub mod reference;
 pub mod rules;
 pub mod shape;
+pub mod share;
 pub mod simplify;
 pub mod steps;
 
@@ -61,26 +62,53 @@ pub struct Derivative {
 impl Derivative {
     /// The derivative in the input language.
     pub fn text(&self) -> String {
-        print::print(&self.expr, Format::Text)
+        self.format(Format::Text)
     }
 
-    /// The derivative in a given format.
+    /// The derivative in a given format, with repeated subexpressions named once (`t1 = ...`).
     pub fn format(&self, format: Format) -> String {
-        print::print(&self.expr, format)
+        let x = latex_name(self.wrt.as_str());
+        let label = match &self.second {
+            None => format!("\\frac{{\\partial f}}{{\\partial {x}}}"),
+            Some((_, y)) if *y == self.wrt => format!("\\frac{{\\partial^2 f}}{{\\partial {x}^2}}"),
+            Some((_, y)) => format!(
+                "\\frac{{\\partial^2 f}}{{\\partial {x}\\,\\partial {}}}",
+                latex_name(y.as_str())
+            ),
+        };
+        print::print_shared(&self.shared(), format, &label)
     }
 
-    /// A Markdown block for notes: the equation in display LaTeX, then the shapes.
-    pub fn markdown(&self) -> String {
-        let f = print::print(&self.input.expr, Format::Latex);
+    /// The derivative with its repeated subexpressions named, avoiding the input's names.
+    pub fn shared(&self) -> share::Shared {
+        let mut taken: std::collections::HashSet<String> = self
+            .input
+            .variables
+            .iter()
+            .map(|v| v.name.to_string())
+            .collect();
+        taken.extend(self.input.dims().iter().map(|d| d.to_string()));
+        taken.extend(self.input.definitions.iter().map(|(n, _)| n.clone()));
+        share::share(&self.expr, &taken)
+    }
+
+    /// The derivative operator in LaTeX: `\frac{\partial}{\partial x}`.
+    fn operator(&self) -> String {
         let x = latex_name(self.wrt.as_str());
-        let operator = match &self.second {
+        match &self.second {
             None => format!("\\frac{{\\partial}}{{\\partial {x}}}"),
             Some((_, y)) if *y == self.wrt => format!("\\frac{{\\partial^2}}{{\\partial {x}^2}}"),
             Some((_, y)) => format!(
                 "\\frac{{\\partial^2}}{{\\partial {x}\\,\\partial {}}}",
                 latex_name(y.as_str())
             ),
-        };
+        }
+    }
+
+    /// A Markdown block for notes: the equation in display LaTeX, then the shapes.
+    pub fn markdown(&self) -> String {
+        let f = print::print(&self.input.expr, Format::Latex);
+        let operator = self.operator();
         let shapes: Vec<String> = (self.input.variables.iter())
             .map(|v| {
                 format!(
@@ -94,9 +122,18 @@ impl Derivative {
             Layout::Numerator => "numerator layout",
             Layout::Denominator => "denominator layout",
         };
+        let equation = print::print_shared(
+            &self.shared(),
+            Format::Latex,
+            &format!("{operator}\\left({f}\\right)"),
+        );
+        let equation = if equation.starts_with("\\begin{aligned}") {
+            equation
+        } else {
+            format!("{operator}\\left({f}\\right) = {equation}")
+        };
         format!(
-            "$$\n{operator}\\left({f}\\right) = {}\n$$\n\nwhere {} ({layout}).\n",
-            self.format(Format::Latex),
+            "$$\n{equation}\n$$\n\nwhere {} ({layout}).\n",
             shapes.join(", ")
         )
     }

@@ -34,6 +34,50 @@ pub fn print(e: &Expr, format: Format) -> String {
     out
 }
 
+/// Prints an expression with named shared parts: `t1 = ...; body` in text and unicode (input
+/// syntax: it parses back), an `aligned` block ending in `label &= body` in LaTeX, one
+/// assignment per line then the body in NumPy and PyTorch.
+pub fn print_shared(shared: &crate::share::Shared, format: Format, label: &str) -> String {
+    let leaf = |name: egg::Symbol, shape| Expr::leaf(Op::Var(name, Default::default()), shape);
+    let mut out = String::new();
+    if shared.definitions.is_empty() {
+        return print(&shared.body, format);
+    }
+    let body = print(&shared.body, format);
+    match format {
+        Format::Text | Format::Unicode => {
+            for (name, value) in &shared.definitions {
+                let _ = write!(out, "{name} = {}; ", print(value, format));
+            }
+            out.push_str(&body);
+        }
+        Format::Latex => {
+            out.push_str("\\begin{aligned}\n");
+            for (name, value) in &shared.definitions {
+                let _ = writeln!(
+                    out,
+                    "{} &= {} \\\\",
+                    print(&leaf(*name, value.shape), format),
+                    print(value, format)
+                );
+            }
+            let _ = write!(out, "{label} &= {body}\n\\end{{aligned}}");
+        }
+        Format::Numpy | Format::Torch => {
+            for (name, value) in &shared.definitions {
+                let _ = writeln!(
+                    out,
+                    "{} = {}",
+                    numpy_name(name.as_str()),
+                    print(value, format)
+                );
+            }
+            out.push_str(&body);
+        }
+    }
+    out
+}
+
 /// Writes an expression in the given format.
 pub fn write(out: &mut impl Write, e: &Expr, format: Format) -> std::fmt::Result {
     Printer { format }.expr(out, e)

@@ -1,0 +1,67 @@
+//! Shared subexpressions: the derivative of a deep composition names its repeated parts once,
+//! so the output grows linearly with depth, parses back and stays right.
+
+use nabla::check::CheckOptions;
+use nabla::{Format, Options};
+
+/// sum(tanh(W_L*tanh(...tanh(W_1*x + b_1)...) + b_L)), declared.
+fn network(layers: usize) -> String {
+    let mut decls = String::from("x: R^n; ");
+    let mut e = String::from("x");
+    for i in 1..=layers {
+        decls.push_str(&format!("W{i}: R^(n x n); b{i}: R^n; "));
+        e = format!("tanh(W{i}*{e} + b{i})");
+    }
+    format!("{decls}sum({e})")
+}
+
+#[test]
+fn a_deep_network_prints_linear_size_output() {
+    let size = |layers| {
+        nabla::diff(&network(layers), "W1", &Options::default())
+            .expect("differentiates")
+            .text()
+            .len()
+    };
+    let (eight, sixteen, thirty_two) = (size(8), size(16), size(32));
+    assert!(
+        sixteen < 2 * eight + 80 && thirty_two < 2 * sixteen + 80,
+        "sizes {eight}, {sixteen}, {thirty_two}"
+    );
+}
+
+#[test]
+fn shared_output_parses_back_and_agrees_with_finite_differences() {
+    for layers in [2, 3, 5] {
+        let d = nabla::diff(&network(layers), "W1", &Options::default()).expect("differentiates");
+        let text = d.text();
+        if layers >= 3 {
+            assert!(text.starts_with("t1 = "), "{text}");
+        }
+        let parsed =
+            nabla::read(&format!("{}{text}", d.input.declarations())).expect("parses back");
+        assert_eq!(parsed.expr, d.expr, "{text}");
+        assert!(
+            d.check(CheckOptions { draws: 2, seed: 5 }).passed(),
+            "{text}"
+        );
+        let numpy = d.format(Format::Numpy);
+        let assignments = numpy.lines().filter(|l| l.contains(" = ")).count();
+        assert_eq!(assignments, numpy.lines().count() - 1, "{numpy}");
+        let latex = d.format(Format::Latex);
+        let opts = katex::Opts::builder()
+            .throw_on_error(true)
+            .build()
+            .expect("options");
+        katex::render_with_opts(&latex, &opts).unwrap_or_else(|e| panic!("{latex}: {e:?}"));
+    }
+}
+
+#[test]
+fn names_avoid_the_inputs_own() {
+    let input = "t1: R^n; t2: R^n; W: R^(n x n); sum(tanh(W*tanh(W*tanh(W*t1 + t2) + t2) + t2))";
+    let text = nabla::diff(input, "W", &Options::default())
+        .expect("differentiates")
+        .text();
+    assert!(text.contains("t3 = ") && !text.contains("t1 = "), "{text}");
+}
