@@ -51,6 +51,142 @@ pub struct Report {
 
 /// The simplest equivalent of `e` that the algebra rules reach within `limits`.
 pub fn simplify(e: &Expr, limits: Limits) -> (Expr, Report) {
+    let terms = sum_terms(e);
+    if terms.len() > LARGE_SUM {
+        return simplify_sum(terms, limits);
+    }
+    simplify_whole(e, limits)
+}
+
+/// Sums with more terms than this are simplified term by term: saturating a sum with the
+/// commutative and associative rules costs time exponential in its length.
+const LARGE_SUM: usize = 6;
+
+/// The terms of a sum, each with its sign, looking through transposes and negations.
+fn sum_terms(e: &Expr) -> Vec<Expr> {
+    match e.op {
+        Op::Add if e.a().shape == e.b().shape => [sum_terms(e.a()), sum_terms(e.b())].concat(),
+        Op::Sub if e.a().shape == e.b().shape => {
+            let negated = sum_terms(e.b()).into_iter().map(build::neg);
+            sum_terms(e.a()).into_iter().chain(negated).collect()
+        }
+        Op::T if matches!(e.a().op, Op::Add | Op::Sub) => {
+            sum_terms(e.a()).into_iter().map(build::t).collect()
+        }
+        Op::Neg if matches!(e.a().op, Op::Add | Op::Sub) => {
+            sum_terms(e.a()).into_iter().map(build::neg).collect()
+        }
+        _ => vec![e.clone()],
+    }
+}
+
+/// A long sum: each term simplified on its own, like terms combined, and a factor common to
+/// every term (`x'*A + x'*B = x'*(A + B)`) taken out.
+fn simplify_sum(terms: Vec<Expr>, limits: Limits) -> (Expr, Report) {
+    let mut report = Report::default();
+    let mut simplified = Vec::with_capacity(terms.len());
+    for term in &terms {
+        let (s, r) = simplify_whole(term, limits);
+        report.nodes += r.nodes;
+        report.iterations = report.iterations.max(r.iterations);
+        report.stop = r.stop;
+        simplified.push(s);
+    }
+    (tidied(factor_common(simplified)), report)
+}
+
+/// The sum of `terms`, with a leftmost or rightmost factor shared by all of them taken out.
+fn factor_common(terms: Vec<Expr>) -> Expr {
+    let split = |e: &Expr, left: bool| -> Option<(Expr, Expr)> {
+        let factors = product_factors(e);
+        if factors.len() < 2 {
+            return None;
+        }
+        let (one, rest) = if left {
+            (factors[0].clone(), &factors[1..])
+        } else {
+            (
+                factors[factors.len() - 1].clone(),
+                &factors[..factors.len() - 1],
+            )
+        };
+        let rest = rest.iter().cloned().reduce(build::mul)?;
+        Some((one, rest))
+    };
+    for left in [true, false] {
+        let splits: Option<Vec<(Expr, Expr)>> = terms.iter().map(|t| split(t, left)).collect();
+        if let Some(splits) = splits
+            && splits
+                .iter()
+                .all(|(f, _)| *f == splits[0].0 && !f.shape.is_scalar())
+        {
+            let inner = splits
+                .iter()
+                .map(|(_, r)| r.clone())
+                .reduce(build::add)
+                .expect("terms");
+            let common = splits[0].0.clone();
+            return if left {
+                build::mul(common, inner)
+            } else {
+                build::mul(inner, common)
+            };
+        }
+    }
+    terms
+        .into_iter()
+        .reduce(build::add)
+        .expect("a sum has terms")
+}
+
+/// The factors of a product, in order: `2*x'*A` is `[2, x', A]`.
+fn product_factors(e: &Expr) -> Vec<Expr> {
+    match e.op {
+        Op::Mul => [product_factors(e.a()), product_factors(e.b())].concat(),
+        _ => vec![e.clone()],
+    }
+}
+
+/// Transposes moved through products, `(A*B)' = B'*A'`, in one pass: it spares the e-graph
+/// the work on long products; the algebra rules gather transposes back where that reads better
+/// (`(X*w - y)'`).
+fn transposes_inward(e: &Expr) -> Expr {
+    build::substitute(e, &|node| {
+        if node.op != Op::T {
+            return None;
+        }
+        let inner = transposes_inward(node.a());
+        Some(match inner.op {
+            Op::Mul => build::mul(
+                transposes_inward(&build::t(inner.b().clone())),
+                transposes_inward(&build::t(inner.a().clone())),
+            ),
+            _ => build::t(inner),
+        })
+    })
+}
+
+/// A product of at least this many names (or their transposes) is already in normal form:
+/// associativity is all the e-graph could apply to it, at a cost growing with the Catalan numbers.
+const LONG_MONOMIAL: usize = 6;
+
+fn is_long_monomial(e: &Expr) -> bool {
+    let factors = product_factors(e);
+    let plain = |f: &Expr| f.args.is_empty() || (f.op == Op::T && f.a().args.is_empty());
+    factors.len() >= LONG_MONOMIAL && factors.iter().all(plain)
+}
+
+fn simplify_whole(e: &Expr, limits: Limits) -> (Expr, Report) {
+    let e = &transposes_inward(e);
+    if is_long_monomial(e) {
+        return (
+            tidied(e.clone()),
+            Report {
+                stop: "normal form".into(),
+                ..Report::default()
+            },
+        );
+    }
     let (runner, root) = saturate(EGraph::default(), e, limits);
     let report = Report {
         nodes: runner.egraph.total_number_of_nodes(),
@@ -117,7 +253,6 @@ fn saturate(
         .with_iter_limit(limits.iterations)
         .with_node_limit(limits.nodes)
         .with_time_limit(limits.time)
-        .with_scheduler(egg::SimpleScheduler)
         .run(rewrites());
     (runner, root)
 }
@@ -316,6 +451,7 @@ pub struct Cost {
     total: f64,
     leaf: bool,
     number: bool,
+    product: bool,
 }
 
 struct TextbookCost;
@@ -329,7 +465,10 @@ impl CostFunction<Math> for TextbookCost {
         let own = match &enode.op {
             _ if enode.children.is_empty() => 1.0,
             Op::T if child[0].leaf => 0.3,
-            // Among transposes of compounds, the smaller one is the more readable.
+            // A product's transpose reads best spread over its factors (A'*B', as in the
+            // Cookbook); a residual's stays whole ((X*w - y)'). Among transposes of compounds,
+            // the smaller one is the more readable.
+            Op::T if child[0].product => 1.2 + 0.01 * below,
             Op::T => 0.5 + 0.01 * below,
             Op::Mul if child[1].number => 1.5,
             Op::Mul if child[0].number => 0.9,
@@ -340,6 +479,7 @@ impl CostFunction<Math> for TextbookCost {
             total: below + own,
             leaf: enode.children.is_empty(),
             number: matches!(enode.op, Op::Num(_)),
+            product: enode.op == Op::Mul,
         }
     }
 }
