@@ -208,7 +208,7 @@ pub fn with_deep_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T> {
 
 /// Differentiates `input` by the variable `wrt`.
 pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
-    with_deep_stack(|| diff_here(input, wrt, options))?
+    with_deep_stack(|| diff_on_current_thread(input, wrt, options))?
 }
 
 /// The derivation of the derivative of `input` by `wrt`, step by step (`--steps`).
@@ -271,7 +271,7 @@ pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivat
                     ..options.clone()
                 };
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    diff_here(&problem.input, wrt, &options)
+                    diff_on_current_thread(&problem.input, wrt, &options)
                 }));
                 let result = run.unwrap_or_else(|panic| Err(Error::from_panic(panic)));
                 *results[i]
@@ -294,7 +294,10 @@ pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivat
         .collect()
 }
 
-fn diff_here(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
+/// [`diff`] on the calling thread, without the deep stack: for callers that run many small
+/// derivations (benchmarks, worker threads with large stacks of their own). Deep inputs need
+/// a stack of a few hundred megabytes.
+pub fn diff_on_current_thread(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     let typed = read(input)?;
     let x = variable(&typed, wrt)?.clone();
     let Some(second) = &options.second else {
