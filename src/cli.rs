@@ -209,7 +209,7 @@ fn diff(args: DiffArgs) -> i32 {
             if report.passed() { 0 } else { 1 }
         }
         Err(e) => {
-            eprintln!("nabla: {}", e.render(&input));
+            eprintln!("{}", e.report(&input, "nabla", color()));
             e.exit_code()
         }
     });
@@ -242,10 +242,16 @@ fn steps(input: &str, args: &DiffArgs) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("nabla: {}", e.render(input));
+            eprintln!("{}", e.report(input, "nabla", color()));
             e.exit_code()
         }
     }
+}
+
+/// Colors in diagnostics only on a terminal, and never when NO_COLOR is set.
+fn color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 fn layout(arg: LayoutArg) -> Layout {
@@ -297,7 +303,10 @@ fn batch(path: &str, args: &DiffArgs) -> i32 {
                 let source = lines[i]
                     .split_once('\t')
                     .map_or(lines[i], |(_, input)| input);
-                eprintln!("nabla: line {}: {}", i + 1, e.render(source));
+                eprintln!(
+                    "{}",
+                    e.report(source, &format!("nabla: line {}", i + 1), color())
+                );
                 worst = worst.max(e.exit_code());
             }
         }

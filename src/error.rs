@@ -1,6 +1,6 @@
 //! Errors, each carrying where it happened and what to do, rendered as one paragraph with a caret.
 
-use std::fmt::Write;
+use ariadne::{CharSet, Color, Config, IndexType, Label, Report, ReportKind, Source};
 
 /// A byte range in the input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -140,53 +140,95 @@ impl Error {
         }
     }
 
-    /// The message with the offending source line, a caret under the span and the hint.
+    /// The error as plain text: `nabla: message`, the offending source line with the span
+    /// underlined, and the hint.
     pub fn render(&self, source: &str) -> String {
-        let mut out = format!("{self}");
-        if let Some(span) = self.span() {
-            render_caret(&mut out, source, span);
-        }
+        self.report(source, "nabla", false)
+    }
+
+    /// The error as a diagnostic in the style of rustc (by ariadne): `title: message`, the
+    /// source line with the span underlined, and the hint; `color` for a terminal, plain ASCII
+    /// otherwise.
+    pub fn report(&self, source: &str, title: &str, color: bool) -> String {
+        let Some(span) = self.span() else {
+            let help = self
+                .hint()
+                .map(|h| format!("\n  help: {h}"))
+                .unwrap_or_default();
+            return format!("{title}: {self}{help}");
+        };
+        let end = span.end.clamp(span.start, source.len());
+        let start = span.start.min(end);
+        let range = ("input", start..end.max(start));
+        let config = Config::default()
+            .with_color(color)
+            .with_char_set(if color {
+                CharSet::Unicode
+            } else {
+                CharSet::Ascii
+            })
+            .with_index_type(IndexType::Byte);
+        let kind = ReportKind::Custom(title, Color::Red);
+        let mut report = Report::build(kind, range.clone())
+            .with_config(config)
+            .with_message(self)
+            .with_label(
+                Label::new(range)
+                    .with_message(self.label())
+                    .with_color(Color::Red),
+            );
         if let Some(hint) = self.hint() {
-            let _ = write!(out, "\n  = help: {hint}");
+            report = report.with_help(hint);
         }
-        out
+        let mut out = Vec::new();
+        let shown = cut_long_line(source, end);
+        let written = report
+            .finish()
+            .write(("input", Source::from(shown)), &mut out);
+        match written.ok().and_then(|_| String::from_utf8(out).ok()) {
+            Some(text) if color => text.trim_end().to_string(),
+            // The report's title keeps its color whatever the configuration says.
+            Some(text) => strip_ansi(text.trim_end()),
+            None => format!("{title}: {self}"),
+        }
+    }
+
+    /// What the underlined span is.
+    fn label(&self) -> &'static str {
+        match self {
+            Error::Syntax { .. } => "here",
+            Error::UnknownFunction { .. } => "not a function of the language",
+            Error::Shape { .. } => "these shapes do not fit",
+            Error::Limit { .. } => "this expression",
+            _ => "",
+        }
     }
 }
 
-/// Appends ` --> line:col`, the source line and a caret line under `span`.
-fn render_caret(out: &mut String, source: &str, span: Span) {
-    let start = span.start.min(source.len());
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[start..]
-        .find('\n')
-        .map_or(source.len(), |i| start + i);
-    let line_no = source[..start].matches('\n').count() + 1;
-    let mut line: String = source[line_start..line_end].to_string();
-    let mut col = source[line_start..start].chars().count();
-    let column = col + 1;
-    let width = source[start..span.end.clamp(start, line_end)]
-        .chars()
-        .count()
-        .clamp(1, 60);
-    // A long line is cut to a window around the caret.
-    const WINDOW: usize = 80;
-    if line.chars().count() > WINDOW {
-        let from = col.saturating_sub(WINDOW / 2);
-        let window: String = line.chars().skip(from).take(WINDOW).collect();
-        let more = line.chars().count() > from + WINDOW;
-        line = format!(
-            "{}{window}{}",
-            if from > 0 { "…" } else { "" },
-            if more { "…" } else { "" }
-        );
-        col = col - from + usize::from(from > 0);
+/// The source with the line that holds byte `end` cut after it (and an ellipsis), when that
+/// line is long: the span keeps its columns, the reader is spared the rest.
+fn cut_long_line(source: &str, end: usize) -> String {
+    const LONG: usize = 120;
+    let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
+    let line_start = source[..end].rfind('\n').map_or(0, |i| i + 1);
+    let cut = (end + 40).max(line_start + 80);
+    if line_end - line_start <= LONG || cut >= line_end || !source.is_char_boundary(cut) {
+        return source.to_string();
     }
-    let _ = write!(
-        out,
-        "\n  --> {line_no}:{column}\n   |\n   | {line}\n   | {}{}",
-        " ".repeat(col),
-        "^".repeat(width)
-    );
+    format!("{}…{}", &source[..cut], &source[line_end..])
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The result type of nabla.

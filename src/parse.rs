@@ -233,9 +233,11 @@ impl<'s> Reader<'s> {
 
     fn unexpected(&self, rest: &str, expected: &str) -> Error {
         if let Some(message) = expected.strip_prefix("limit:") {
+            // The whole over-deep expression is at fault; point at where it starts.
+            let start = self.src.len() - self.src.trim_start().len();
             return Error::Limit {
                 message: message.into(),
-                span: Span::new(self.offset(rest), self.offset(rest) + 1),
+                span: Span::new(start, start + 1),
                 hint: "name inner parts with definitions (`a = ...;`) to flatten the expression"
                     .into(),
             };
@@ -243,7 +245,8 @@ impl<'s> Reader<'s> {
         let rest = skip_ws(rest);
         let at = self.offset(rest);
         let token = token(rest);
-        let found = if token.is_empty() || token == "\n" {
+        let found_end = token.is_empty() || token == "\n";
+        let found = if found_end {
             "the end of the input".to_string()
         } else {
             format!("`{token}`")
@@ -258,7 +261,7 @@ impl<'s> Reader<'s> {
         };
         Error::Syntax {
             message: format!("expected {expected}, found {found}"),
-            span: Span::new(at, at + token.len().max(1)),
+            span: Span::new(at, at + if found_end { 0 } else { token.len() }),
             hint,
         }
     }

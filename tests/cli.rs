@@ -160,55 +160,56 @@ fn failure(args: &[&str], stdin: Option<&str>, code: i32) -> Run {
     run
 }
 
-/// Asserts that `stderr` points into `source`: a ` --> LINE:COL` line, then the source line
-/// LINE as written, then a caret line with its first `^` under column COL.
+/// Asserts that `stderr` points into `source`: a `,-[ input:LINE:COL ]` line, then the source
+/// line LINE as written (cut with an ellipsis when long), then an underline starting under
+/// column COL.
 fn assert_caret(stderr: &str, source: &str) {
     let lines: Vec<&str> = stderr.lines().collect();
     let at = lines
         .iter()
-        .position(|l| l.starts_with("  --> "))
-        .unwrap_or_else(|| panic!("no `  --> line:col` in\n{stderr}"));
-    let (line_no, col) = lines[at]["  --> ".len()..]
+        .position(|l| l.trim_start().starts_with(",-[ input:"))
+        .unwrap_or_else(|| panic!("no `,-[ input:line:col ]` in\n{stderr}"));
+    let position = lines[at]
+        .trim()
+        .trim_start_matches(",-[ input:")
+        .trim_end_matches(" ]");
+    let (line_no, col) = position
         .split_once(':')
         .unwrap_or_else(|| panic!("bad position line {:?}", lines[at]));
     let line_no: usize = line_no.parse().unwrap();
     let col: usize = col.parse().unwrap();
     assert!(line_no >= 1 && col >= 1, "{stderr}");
-    assert_eq!(lines.get(at + 1), Some(&"   |"), "{stderr}");
     let source_line = source.split('\n').nth(line_no - 1).unwrap_or_else(|| {
         panic!("line {line_no} is past the end of the input\n{stderr}");
     });
-    let shown = lines.get(at + 2).copied().unwrap_or_default();
-    let long = source_line.chars().count() > 80;
-    if long {
-        // A long line is shown as a window around the caret, marked with ellipses.
-        let window = shown.trim_start_matches("   | ").trim_matches('…');
-        assert!(source_line.contains(window), "{stderr}");
-    } else {
-        assert_eq!(shown, format!("   | {source_line}"), "{stderr}");
+    let numbered = format!(" {line_no} | ");
+    let shown_at = lines
+        .iter()
+        .position(|l| l.starts_with(&numbered))
+        .unwrap_or_else(|| panic!("no source line {line_no} in\n{stderr}"));
+    let shown = &lines[shown_at][numbered.len()..];
+    match shown.strip_suffix('…') {
+        Some(cut) => assert!(
+            source_line.starts_with(cut) && source_line.len() > 120,
+            "{stderr}"
+        ),
+        None => assert_eq!(shown, source_line, "{stderr}"),
     }
-    let caret = lines
-        .get(at + 3)
-        .and_then(|l| l.strip_prefix("   | "))
-        .unwrap_or_else(|| {
-            panic!("no caret line after the source line in\n{stderr}");
-        });
-    let indent = caret.len() - caret.trim_start_matches(' ').len();
-    if !long {
-        assert_eq!(
-            indent,
-            col - 1,
-            "the caret is not under column {col}\n{stderr}"
-        );
-    }
-    let marks = &caret[indent..];
-    assert!(
-        !marks.is_empty() && marks.chars().all(|c| c == '^'),
-        "bad caret line {caret:?}\n{stderr}"
+    let underline = lines
+        .get(shown_at + 1)
+        .and_then(|l| l.get(numbered.len()..))
+        .unwrap_or_else(|| panic!("no underline after the source line in\n{stderr}"));
+    let indent = underline.len() - underline.trim_start_matches(' ').len();
+    // A span at the end of the line sits one column past its last character.
+    let before = shown.len().min(col - 1);
+    let width = shown[..before].chars().count() + (col - 1 - before);
+    assert_eq!(
+        indent, width,
+        "the underline is not under column {col}\n{stderr}"
     );
     assert!(
-        col - 1 + marks.len() <= source_line.chars().count().max(col),
-        "the caret runs past the end of the line\n{stderr}"
+        underline.trim().chars().all(|c| "^|".contains(c)),
+        "bad underline {underline:?}\n{stderr}"
     );
 }
 
@@ -484,10 +485,10 @@ fn errors() {
         if has_position(name) {
             assert_caret(&run.stderr, input);
         } else {
-            assert!(!run.stderr.contains("  --> "), "{command}\n{run}");
+            assert!(!run.stderr.contains(",-["), "{command}\n{run}");
         }
         assert!(
-            run.stderr.contains("\n  = help: "),
+            run.stderr.contains("| Help: ") || run.stderr.contains("\n  help: "),
             "{name}: no help line\n{run}"
         );
         snapshot_unlocked("error", &command, &run.stderr);
@@ -668,7 +669,7 @@ fn batch_answers_every_line_in_order_and_goes_on_after_errors() {
     assert_eq!(lines[6], "A + A'");
     assert!(lines[7].starts_with("error: a batch line is"), "{run}");
     assert!(run.stderr.contains("nabla: line 5: syntax error"), "{run}");
-    assert!(run.stderr.contains("   | x'*A*\n   |      ^"), "{run}");
+    assert!(run.stderr.contains(" 1 | x'*A*\n   |      |"), "{run}");
 }
 
 #[test]
