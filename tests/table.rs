@@ -127,11 +127,12 @@ fn every_row_matches_its_snapshots() {
             .diff(nabla::Layout::Denominator)
             .expect("the row differentiates");
         let shown = format!(
-            "text:        {}\nunicode:     {}\nlatex:       {}\nnumpy:       {}\ndenominator: {}\n",
+            "text:        {}\nunicode:     {}\nlatex:       {}\nnumpy:       {}\ntorch:       {}\ndenominator: {}\n",
             d.format(Format::Text),
             d.format(Format::Unicode),
             d.format(Format::Latex),
             d.format(Format::Numpy),
+            d.format(Format::Torch),
             denominator.format(Format::Text),
         );
         insta::with_settings!({
