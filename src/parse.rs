@@ -174,8 +174,9 @@ fn skip_ws(i: &str) -> &str {
     i.trim_start_matches([' ', '\t', '\r'])
 }
 
+/// Letters, digits and `_`; `ᵀ` is a letter to Unicode but the transpose here.
 fn is_ident_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    (c.is_alphanumeric() || c == '_') && c != 'ᵀ'
 }
 
 struct Reader<'s> {
@@ -319,7 +320,7 @@ impl<'s> Reader<'s> {
     fn ident(&self, i: &'s str) -> PResult<'s, &'s str> {
         let i = skip_ws(i);
         recognize(pair(
-            take_while1(|c: char| c.is_alphabetic() || c == '_'),
+            take_while1(|c: char| (c.is_alphabetic() || c == '_') && c != 'ᵀ'),
             take_while(is_ident_char),
         ))
         .parse(i)
