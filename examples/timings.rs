@@ -49,7 +49,10 @@ fn main() {
     );
     println!("every row (time, e-nodes, iterations), slowest first:");
     for (time, name, nodes, iterations) in per_row.iter().rev() {
-        println!("  {name}: {}, {nodes} nodes, {iterations} iterations", micros(*time));
+        println!(
+            "  {name}: {}, {nodes} nodes, {iterations} iterations",
+            micros(*time)
+        );
     }
     let nodes: Vec<usize> = per_row.iter().map(|r| r.2).collect();
     println!(
