@@ -196,6 +196,22 @@ pub enum Op {
     Call(Func),
 }
 
+impl From<crate::parse::BinOp> for Op {
+    fn from(op: crate::parse::BinOp) -> Op {
+        use crate::parse::BinOp;
+        match op {
+            BinOp::Add => Op::Add,
+            BinOp::Sub => Op::Sub,
+            BinOp::Mul => Op::Mul,
+            BinOp::Div => Op::Div,
+            BinOp::Pow => Op::Pow,
+            BinOp::Had => Op::Had,
+            BinOp::HDiv => Op::HDiv,
+            BinOp::HPow => Op::HPow,
+        }
+    }
+}
+
 /// A node of a typed expression: an operator, its arguments and the shape of its value.
 #[derive(Debug)]
 pub struct Node {

@@ -718,16 +718,7 @@ impl Builder<'_> {
             SyntaxKind::Neg(a) => build::neg(go(a)),
             SyntaxKind::T(a) => build::t(go(a)),
             SyntaxKind::Bin(op, a, b) => {
-                let op = match op {
-                    BinOp::Add => Op::Add,
-                    BinOp::Sub => Op::Sub,
-                    BinOp::Mul => Op::Mul,
-                    BinOp::Div => Op::Div,
-                    BinOp::Pow => Op::Pow,
-                    BinOp::Had => Op::Had,
-                    BinOp::HDiv => Op::HDiv,
-                    BinOp::HPow => Op::HPow,
-                };
+                let op = Op::from(*op);
                 build::apply(op, vec![go(a), go(b)])
             }
             SyntaxKind::Call(name, _, args) => match Func::from_name(name) {

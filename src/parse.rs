@@ -426,20 +426,31 @@ impl<'s> Reader<'s> {
 
     /// `'-' signed | term`: a leading minus negates the whole product, as in `-a*b`.
     fn signed(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
+        self.minus_or(i, depth, |r, d| self.signed(r, d), |r, d| self.term(r, d))
+    }
+
+    /// `'-' operand | otherwise`, the minus applied to what `operand` parses after it.
+    fn minus_or(
+        &self,
+        i: &'s str,
+        depth: usize,
+        operand: impl Fn(&'s str, usize) -> PResult<'s, Syntax>,
+        otherwise: impl Fn(&'s str, usize) -> PResult<'s, Syntax>,
+    ) -> PResult<'s, Syntax> {
         self.guard(i, depth)?;
         let r = skip_ws(i);
-        if let Some(after) = r.strip_prefix('-') {
-            let (rest, e) = self.required(after, |a| self.signed(a, depth + 1))?;
-            let span = Span::new(self.offset(r), e.span.end);
-            return Ok((
-                rest,
-                Syntax {
-                    kind: SyntaxKind::Neg(Box::new(e)),
-                    span,
-                },
-            ));
-        }
-        self.term(i, depth)
+        let Some(after) = r.strip_prefix('-') else {
+            return otherwise(i, depth);
+        };
+        let (rest, e) = self.required(after, |a| operand(a, depth + 1))?;
+        let span = Span::new(self.offset(r), e.span.end);
+        Ok((
+            rest,
+            Syntax {
+                kind: SyntaxKind::Neg(Box::new(e)),
+                span,
+            },
+        ))
     }
 
     /// `unary (('*' | '/' | '.*' | './' | '⊙') unary)*`
@@ -490,20 +501,7 @@ impl<'s> Reader<'s> {
 
     /// `'-' unary | power`
     fn unary(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
-        self.guard(i, depth)?;
-        let r = skip_ws(i);
-        if let Some(after) = r.strip_prefix('-') {
-            let (rest, e) = self.required(after, |a| self.unary(a, depth + 1))?;
-            let span = Span::new(self.offset(r), e.span.end);
-            return Ok((
-                rest,
-                Syntax {
-                    kind: SyntaxKind::Neg(Box::new(e)),
-                    span,
-                },
-            ));
-        }
-        self.power(i, depth)
+        self.minus_or(i, depth, |r, d| self.unary(r, d), |r, d| self.power(r, d))
     }
 
     /// `postfix (('^' | '.^') unary)?`, right associative.

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::expr::{Expr, Func, Op};
-use crate::parse::{self, BinOp, Syntax, SyntaxKind};
+use crate::parse::{self, Syntax, SyntaxKind};
 use crate::shape::Shape;
 use egg::Symbol;
 use num_rational::BigRational;
@@ -364,16 +364,7 @@ fn to_pattern(e: &Syntax) -> std::result::Result<Pat, String> {
         SyntaxKind::Neg(a) => node(Op::Neg, &[a]),
         SyntaxKind::T(a) => node(Op::T, &[a]),
         SyntaxKind::Bin(op, a, b) => {
-            let op = match op {
-                BinOp::Add => Op::Add,
-                BinOp::Sub => Op::Sub,
-                BinOp::Mul => Op::Mul,
-                BinOp::Div => Op::Div,
-                BinOp::Pow => Op::Pow,
-                BinOp::Had => Op::Had,
-                BinOp::HDiv => Op::HDiv,
-                BinOp::HPow => Op::HPow,
-            };
+            let op = Op::from(*op);
             node(op, &[a, b])
         }
         SyntaxKind::Call(name, _, args) if name == "d" && args.len() == 1 => {

@@ -10,9 +10,11 @@
 //!
 //! One script holds every case, so Python starts once.
 
+mod common;
+use common::{Row, rows};
 use nabla::eval::{self, Draw, Point, Value};
 use nabla::print::numpy_name;
-use nabla::{Derivative, Format, Layout, Options};
+use nabla::{Derivative, Format, Layout};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::process::Command;
@@ -37,32 +39,6 @@ def run(index, scope, text):
 
 "#;
 
-/// One row of the table.
-struct Row {
-    name: String,
-    wrt: String,
-    input: String,
-}
-
-/// The rows of rules/table.txt, read as tests/table.rs reads them.
-fn rows() -> Vec<Row> {
-    let text = include_str!("../rules/table.txt");
-    let rows: Vec<Row> = (text.lines())
-        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split('|').map(str::trim).collect();
-            assert_eq!(f.len(), 4, "a table row has four fields: {l}");
-            Row {
-                name: f[0].into(),
-                wrt: f[1].into(),
-                input: f[2].into(),
-            }
-        })
-        .collect();
-    assert!(rows.len() >= 60, "the table has {} rows", rows.len());
-    rows
-}
-
 /// One derivative at one point, with the value nabla computes there.
 struct Case {
     id: String,
@@ -74,12 +50,8 @@ struct Case {
 /// The case of `row` in `layout`, or why it cannot be built.
 fn case(row: &Row, layout: Layout, seed: u64) -> Result<Case, String> {
     let id = format!("{} ({layout:?})", row.name);
-    // A variable field `x,y` is the second derivative by x then y.
-    let (wrt, second) = match row.wrt.split_once(',') {
-        Some((x, y)) => (x, Some(y.to_string())),
-        None => (row.wrt.as_str(), None),
-    };
-    let d = nabla::diff(&row.input, wrt, &Options { layout, second })
+    let d = row
+        .diff(layout)
         .map_err(|e| format!("{id}: {}", e.render(&row.input)))?;
     let (point, expected) =
         evaluate(&d, seed).ok_or_else(|| format!("{id}: no point in the domain"))?;

@@ -1,18 +1,10 @@
 //! `nabla rules` and `--format markdown`: snapshots of the reference table, and every
 //! identity and equation they print renders in KaTeX.
 
+mod common;
+use common::renders;
 use nabla::reference::{self, TableFormat};
 use nabla::rules;
-
-fn renders(latex: &str) -> Result<(), String> {
-    let opts = katex::Opts::builder()
-        .throw_on_error(true)
-        .build()
-        .expect("KaTeX options");
-    katex::render_with_opts(latex, &opts)
-        .map(|_| ())
-        .map_err(|e| format!("`{latex}`: {e:?}"))
-}
 
 #[test]
 fn every_rule_renders_in_katex() {

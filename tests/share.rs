@@ -1,19 +1,14 @@
 //! Shared subexpressions: the derivative of a deep composition names its repeated parts once,
 //! so the output grows linearly with depth, parses back and stays right.
 
+mod common;
 use nabla::check::CheckOptions;
 use nabla::{Format, Options};
 
-/// sum(tanh(W_L*tanh(...tanh(W_1*x + b_1)...) + b_L)), declared.
-fn network(layers: usize) -> String {
-    let mut decls = String::from("x: R^n; ");
-    let mut e = String::from("x");
-    for i in 1..=layers {
-        decls.push_str(&format!("W{i}: R^(n x n); b{i}: R^n; "));
-        e = format!("tanh(W{i}*{e} + b{i})");
-    }
-    format!("{decls}sum({e})")
-}
+#[path = "../benches/workloads.rs"]
+#[allow(dead_code)]
+mod workloads;
+use workloads::network;
 
 #[test]
 fn a_deep_network_prints_linear_size_output() {

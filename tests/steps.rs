@@ -2,6 +2,8 @@
 //! differential matches finite differences, every formula renders in KaTeX, and its text and
 //! Markdown match their snapshots.
 
+mod common;
+use common::renders;
 use nabla::eval::{self, Draw};
 use nabla::{Layout, Options};
 
@@ -16,16 +18,6 @@ const CASES: [(&str, &str, &str); 5] = [
         "X: R^(m x n); y: R^m; sum(log(1 + exp(-y.*(X*w))))",
     ),
 ];
-
-fn renders(latex: &str) -> Result<(), String> {
-    let opts = katex::Opts::builder()
-        .throw_on_error(true)
-        .build()
-        .expect("KaTeX options");
-    katex::render_with_opts(latex, &opts)
-        .map(|_| ())
-        .map_err(|e| format!("`{latex}`: {e:?}"))
-}
 
 /// The formulas of a Markdown text: the `$$...$$` blocks and the `$...$` spans.
 fn formulas(markdown: &str) -> Vec<String> {

@@ -2,61 +2,12 @@
 //! central finite differences, print text that parses back to the same expression, and match
 //! its snapshots in text, unicode, LaTeX and NumPy.
 
+use nabla::Format;
 use nabla::check::CheckOptions;
-use nabla::{Format, Options};
 
-struct Row {
-    name: String,
-    wrt: String,
-    input: String,
-    expected: String,
-}
+mod common;
 
-impl Row {
-    /// The options of the row: a variable field `x,y` asks for the second derivative by x then y.
-    fn options(&self, layout: nabla::Layout) -> (&str, Options) {
-        match self.wrt.split_once(',') {
-            Some((x, y)) => (
-                x,
-                Options {
-                    layout,
-                    second: Some(y.to_string()),
-                },
-            ),
-            None => (
-                &self.wrt,
-                Options {
-                    layout,
-                    second: None,
-                },
-            ),
-        }
-    }
-
-    fn diff(&self, layout: nabla::Layout) -> nabla::Result<nabla::Derivative> {
-        let (wrt, options) = self.options(layout);
-        nabla::diff(&self.input, wrt, &options)
-    }
-}
-
-fn rows() -> Vec<Row> {
-    let text = include_str!("../rules/table.txt");
-    let rows: Vec<Row> = (text.lines())
-        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split('|').map(str::trim).collect();
-            assert_eq!(f.len(), 4, "a table row has four fields: {l}");
-            Row {
-                name: f[0].into(),
-                wrt: f[1].into(),
-                input: f[2].into(),
-                expected: f[3].into(),
-            }
-        })
-        .collect();
-    assert!(rows.len() >= 60, "the table has {} rows", rows.len());
-    rows
-}
+use common::rows;
 
 #[test]
 fn every_row_prints_its_textbook_form() {
