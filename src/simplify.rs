@@ -85,8 +85,16 @@ fn sum_terms(e: &Expr) -> Vec<Expr> {
 fn simplify_sum(terms: Vec<Expr>, limits: Limits) -> (Expr, Report) {
     let mut report = Report::default();
     let mut simplified = Vec::with_capacity(terms.len());
+    // The time limit bounds the whole sum: each term gets what is left of it.
+    let deadline = std::time::Instant::now() + limits.time;
     for term in &terms {
-        let (s, r) = simplify_whole(term, limits);
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            simplified.push(tidied(term.clone()));
+            report.stop = "time limit".into();
+            continue;
+        }
+        let (s, r) = simplify_whole(term, Limits { time: left, ..limits });
         report.nodes += r.nodes;
         report.iterations = report.iterations.max(r.iterations);
         report.stop = r.stop;
