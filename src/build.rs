@@ -78,6 +78,9 @@ pub fn add(a: Expr, b: Expr) -> Expr {
     if b.op == Op::Neg {
         return sub(a, b.a().clone());
     }
+    if let Some(n) = b.as_num().filter(|n| n.is_negative()) {
+        return sub(a, Expr::num(-n));
+    }
     if a.op == Op::Neg {
         return sub(b, a.a().clone());
     }

@@ -148,11 +148,23 @@ fn factor_common(terms: Vec<Expr>) -> Expr {
 }
 
 /// The factors of a product, in order: `2*x'*A` is `[2, x', A]`.
+/// An inner product such as `x'*y` stays one factor: regrouped with its neighbours it would
+/// not be a product any more (`A*(x'*y)` is not `(A*x')*y`).
 fn product_factors(e: &Expr) -> Vec<Expr> {
+    let inner_product = |e: &Expr| e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar());
     match e.op {
-        Op::Mul => [product_factors(e.a()), product_factors(e.b())].concat(),
+        Op::Mul if !inner_product(e) => {
+            let (left, right) = (product_factors(e.a()), product_factors(e.b()));
+            let joins = left.last().zip(right.first()).is_some_and(|(l, r)| multipliable(l, r));
+            if joins { [left, right].concat() } else { vec![e.clone()] }
+        }
         _ => vec![e.clone()],
     }
+}
+
+/// Whether `a * b` is defined: a scaling or a matrix product of matching sizes.
+fn multipliable(a: &Expr, b: &Expr) -> bool {
+    a.shape.is_scalar() || b.shape.is_scalar() || a.shape.cols == b.shape.rows
 }
 
 /// Transposes moved through products, `(A*B)' = B'*A'`, in one pass: it spares the e-graph
@@ -365,7 +377,7 @@ pub fn tidy(e: &Expr) -> Expr {
     let negative = |x: &Expr| x.as_num().is_some_and(|n| n.is_negative());
     let (a, b) = (&args[0], args.get(1));
     match (&e.op, b) {
-        (Op::Mul, Some(b)) if b.op == Op::Mul => tidy(&build::mul(
+        (Op::Mul, Some(b)) if b.op == Op::Mul && multipliable(a, b.a()) => tidy(&build::mul(
             build::mul(a.clone(), b.a().clone()),
             b.b().clone(),
         )),

@@ -1,0 +1,59 @@
+//! Regression tests, each named after the bug found (by fuzzing or property tests): the
+//! derivative must agree with finite differences in both layouts and its text must parse back
+//! to the same expression.
+
+use nabla::check::CheckOptions;
+use nabla::{Layout, Options};
+
+fn sound(input: &str, wrt: &str) {
+    for layout in [Layout::Numerator, Layout::Denominator] {
+        let d = nabla::diff(
+            input,
+            wrt,
+            &Options {
+                layout,
+                second: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}", e.render(input)));
+        let again = format!("{}{}", d.input.declarations(), d.text());
+        let parsed =
+            nabla::read(&again).unwrap_or_else(|e| panic!("{input}: {}", e.render(&again)));
+        assert_eq!(
+            parsed.expr, d.expr,
+            "{input} ({layout:?}): `{again}` parses to another expression"
+        );
+        let report = d.check(CheckOptions { draws: 3, seed: 11 });
+        assert!(
+            report.passed(),
+            "{input} ({layout:?}): {} -> {report}",
+            d.text()
+        );
+    }
+}
+
+#[test]
+fn regression_elementwise_power_with_an_array_exponent() {
+    // The rule multiplied by the exponent with `*`, a matrix product when it is a vector.
+    sound("y: R^n; x.^y", "x");
+    sound("x.^relu(W*z)", "x");
+    assert_eq!(
+        nabla::diff("y: R^n; x.^y", "x", &Options::default())
+            .unwrap()
+            .text(),
+        "diag(y.*x.^(y - 1))"
+    );
+}
+
+#[test]
+fn regression_an_inner_product_is_not_regrouped_with_its_neighbours() {
+    // A*(x'*y) was regrouped as (A*x')*y, which is not a product.
+    sound("x*x'*P*x'*Q*w - x", "x");
+    sound("u: R^n; v: R^n; B: R^(n x n); B*x*(u'*v)", "x");
+}
+
+#[test]
+fn regression_a_negative_constant_prints_as_a_difference() {
+    let d = nabla::diff("x.^(relu(W*z) - 1)", "x", &Options::default()).unwrap();
+    assert!(!d.text().contains("+ (-"), "{}", d.text());
+}
