@@ -102,7 +102,7 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
     if b.is_zero() && b.shape == shape {
         return a;
     }
-    if a.is_zero() && a.shape == shape {
+    if a.is_zero() && a.shape == shape && b.shape == shape {
         return neg(b);
     }
     if b.op == Op::Neg {
@@ -187,9 +187,12 @@ pub fn div(a: Expr, b: Expr) -> Expr {
 
 /// `a ^ b`: scalar power, or integer power of a square matrix.
 pub fn pow(a: Expr, b: Expr) -> Expr {
+    // Exact powers are folded while the result stays small (a tower 9^64^64 is left as it is).
+    let bits = |n: &BigRational| n.numer().bits() + n.denom().bits();
     if let (Some(x), Some(p)) = (a.as_num(), b.as_num())
         && p.is_integer()
         && p.abs() <= BigRational::from_integer(64.into())
+        && bits(x) * p.abs().to_integer().to_u64().unwrap_or(u64::MAX) <= 4096
         && !(x.is_zero() && p.is_negative())
     {
         return Expr::num(num_traits::pow::Pow::pow(
@@ -310,9 +313,9 @@ pub fn substitute(e: &Expr, replace: &impl Fn(&Expr) -> Option<Expr>) -> Expr {
     fn go(
         e: &Expr,
         replace: &impl Fn(&Expr) -> Option<Expr>,
-        memo: &mut std::collections::HashMap<*const crate::expr::Node, Expr>,
+        memo: &mut std::collections::HashMap<Expr, Expr>,
     ) -> Expr {
-        let key = std::sync::Arc::as_ptr(&e.0);
+        let key = e.clone();
         if let Some(done) = memo.get(&key) {
             return done.clone();
         }

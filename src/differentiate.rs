@@ -39,8 +39,8 @@ struct Differentiator {
     rules: &'static [Rule],
     /// Differentials already taken, by node identity, so shared subexpressions are
     /// differentiated once (the output stays a DAG, linear in the input's size).
-    memo: HashMap<*const crate::expr::Node, Expr>,
-    depends: HashMap<*const crate::expr::Node, bool>,
+    memo: HashMap<Expr, Expr>,
+    depends: HashMap<Expr, bool>,
     /// The rule applications so far, innermost first.
     steps: Vec<Step>,
 }
@@ -57,7 +57,7 @@ impl Differentiator {
     }
 
     fn depends(&mut self, e: &Expr) -> bool {
-        let key = std::sync::Arc::as_ptr(&e.0);
+        let key = e.clone();
         if let Some(&d) = self.depends.get(&key) {
             return d;
         }
@@ -70,7 +70,7 @@ impl Differentiator {
     }
 
     fn d(&mut self, e: &Expr) -> Result<Expr> {
-        let key = std::sync::Arc::as_ptr(&e.0);
+        let key = e.clone();
         if let Some(done) = self.memo.get(&key) {
             return Ok(done.clone());
         }

@@ -157,8 +157,15 @@ impl Error {
                 .unwrap_or_default();
             return format!("{title}: {self}{help}");
         };
-        let end = span.end.clamp(span.start, source.len());
-        let start = span.start.min(end);
+        let boundary = |mut i: usize| {
+            i = i.min(source.len());
+            while !source.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let end = boundary(span.end.max(span.start));
+        let start = boundary(span.start.min(end));
         let range = ("input", start..end.max(start));
         let config = Config::default()
             .with_color(color)

@@ -1,7 +1,7 @@
 //! A numeric evaluator (nalgebra) for any expression, and random data that respects shapes,
 //! properties and the domains of the functions applied.
 
-use crate::expr::{Expr, Func, Node, Op};
+use crate::expr::{Expr, Func, Op};
 use crate::infer::Variable;
 use crate::shape::{Dim, Shape};
 use egg::Symbol;
@@ -10,7 +10,6 @@ use num_traits::ToPrimitive;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A value: every value is a matrix; scalars are 1 × 1.
 pub type Value = DMatrix<f64>;
@@ -52,12 +51,12 @@ pub fn eval(e: &Expr, point: &Point) -> Option<Value> {
 
 struct Evaluator<'p> {
     point: &'p Point,
-    memo: HashMap<*const Node, Value>,
+    memo: HashMap<Expr, Value>,
 }
 
 impl Evaluator<'_> {
     fn eval(&mut self, e: &Expr) -> Option<Value> {
-        let key = Arc::as_ptr(&e.0);
+        let key = e.clone();
         if let Some(v) = self.memo.get(&key) {
             return Some(v.clone());
         }

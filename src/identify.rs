@@ -7,10 +7,9 @@
 
 use crate::build::{self, add, call, had, mul, neg, sub, t};
 use crate::error::{Error, Result};
-use crate::expr::{Expr, Func, Node, Op};
+use crate::expr::{Expr, Func, Op};
 use crate::shape::Shape;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The layout of the derivative.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -25,7 +24,7 @@ pub enum Layout {
 /// The derivative of f (of shape `f`) by X (of shape `x`) from the differential `df`.
 pub fn identify(df: &Expr, f: Shape, x: Shape, layout: Layout) -> Result<Expr> {
     let numerator = if f.is_scalar() {
-        t(gradient(df))
+        t(gradient(df, x))
     } else if x.is_scalar() {
         at_unit(df)
     } else if f.cols.is_one() && x.cols.is_one() {
@@ -84,13 +83,13 @@ fn at_unit(df: &Expr) -> Expr {
 }
 
 /// The adjoint G of a scalar differential: df = ⟨G, dX⟩ = tr(Gᵀ dX).
-fn gradient(df: &Expr) -> Expr {
+fn gradient(df: &Expr, x: Shape) -> Expr {
     let order = linear_nodes(df);
-    let mut seeds: HashMap<*const Node, Expr> = HashMap::new();
-    seeds.insert(Arc::as_ptr(&df.0), Expr::int(1));
+    let mut seeds: HashMap<Expr, Expr> = HashMap::new();
+    seeds.insert(df.clone(), Expr::int(1));
     let mut total: Option<Expr> = None;
     for node in order.iter().rev() {
-        let Some(seed) = seeds.remove(&Arc::as_ptr(&node.0)) else {
+        let Some(seed) = seeds.remove(node) else {
             continue;
         };
         if let Op::Dvar(_) = node.op {
@@ -101,7 +100,7 @@ fn gradient(df: &Expr) -> Expr {
             continue;
         }
         for (child, adjoint) in adjoints(node, &seed) {
-            let key = Arc::as_ptr(&child.0);
+            let key = child.clone();
             let sum = match seeds.remove(&key) {
                 Some(s) => add(s, adjoint),
                 None => adjoint,
@@ -109,13 +108,13 @@ fn gradient(df: &Expr) -> Expr {
             seeds.insert(key, sum);
         }
     }
-    total.unwrap_or_else(|| Expr::int(0))
+    total.unwrap_or_else(|| Expr::zero(x))
 }
 
 /// The nodes that contain dX, children before parents.
 fn linear_nodes(root: &Expr) -> Vec<Expr> {
-    fn visit(e: &Expr, seen: &mut HashMap<*const Node, bool>, order: &mut Vec<Expr>) -> bool {
-        let key = Arc::as_ptr(&e.0);
+    fn visit(e: &Expr, seen: &mut HashMap<Expr, bool>, order: &mut Vec<Expr>) -> bool {
+        let key = e.clone();
         if let Some(&linear) = seen.get(&key) {
             return linear;
         }
@@ -218,12 +217,12 @@ fn jacobian(df: &Expr, x: Shape) -> Result<Expr> {
 
 struct Forward {
     x: Shape,
-    memo: HashMap<*const Node, Expr>,
+    memo: HashMap<Expr, Expr>,
 }
 
 impl Forward {
     fn jac(&mut self, e: &Expr) -> Result<Expr> {
-        let key = Arc::as_ptr(&e.0);
+        let key = e.clone();
         if let Some(j) = self.memo.get(&key) {
             return Ok(j.clone());
         }

@@ -611,6 +611,7 @@ impl Inference<'_> {
             values.insert(def.name.clone(), value);
         }
         let expr = builder.build(body, &values);
+
         let definitions = defs
             .iter()
             .map(|d| (d.name.clone(), values[&d.name].clone()))
@@ -621,6 +622,38 @@ impl Inference<'_> {
             definitions,
         })
     }
+}
+
+/// The largest expression accepted once definitions are substituted, in nodes: a chain of
+/// definitions that each use the previous one twice doubles at every step.
+pub const MAX_EXPANDED: u64 = 200_000;
+
+/// Refuses an input that grows past [`MAX_EXPANDED`] nodes when its definitions are substituted.
+pub fn check_expanded_size(typed: &Typed, program: &Program) -> Result<()> {
+    if expanded_size(&typed.expr, &mut HashMap::new()) <= MAX_EXPANDED {
+        return Ok(());
+    }
+    Err(Error::Limit {
+        message: format!(
+            "with its definitions substituted the expression has more than {MAX_EXPANDED} nodes"
+        ),
+        span: program.body.as_ref().map_or(Span::default(), |b| b.span),
+        hint: "definitions that use each other several times multiply the size; simplify them"
+            .into(),
+    })
+}
+
+/// The number of nodes of `e` written out as a tree, counting shared parts each time.
+fn expanded_size(e: &Expr, memo: &mut HashMap<Expr, u64>) -> u64 {
+    if let Some(&n) = memo.get(e) {
+        return n;
+    }
+    let n = e
+        .args
+        .iter()
+        .fold(1u64, |n, a| n.saturating_add(expanded_size(a, memo)));
+    memo.insert(e.clone(), n);
+    n
 }
 
 /// The source text of an operand, transposed: `A'`, `(A*B)'`.

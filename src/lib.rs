@@ -67,6 +67,10 @@ impl Derivative {
 
     /// The derivative in a given format, with repeated subexpressions named once (`t1 = ...`).
     pub fn format(&self, format: Format) -> String {
+        deep(|| self.format_here(format))
+    }
+
+    fn format_here(&self, format: Format) -> String {
         let x = latex_name(self.wrt.as_str());
         let label = match &self.second {
             None => format!("\\frac{{\\partial f}}{{\\partial {x}}}"),
@@ -107,6 +111,10 @@ impl Derivative {
 
     /// A Markdown block for notes: the equation in display LaTeX, then the shapes.
     pub fn markdown(&self) -> String {
+        deep(|| self.markdown_here())
+    }
+
+    fn markdown_here(&self) -> String {
         let f = print::print(&self.input.expr, Format::Latex);
         let operator = self.operator();
         let shapes: Vec<String> = (self.input.variables.iter())
@@ -142,6 +150,10 @@ impl Derivative {
     /// derivative is checked in two steps, the gradient against f and the result against the
     /// gradient.
     pub fn check(&self, options: check::CheckOptions) -> check::CheckReport {
+        deep(|| self.check_here(options))
+    }
+
+    fn check_here(&self, options: check::CheckOptions) -> check::CheckReport {
         let Some((gradient, y)) = &self.second else {
             return check::check(&self.input, self.wrt, &self.expr, self.layout, options);
         };
@@ -179,10 +191,34 @@ fn latex_shape(s: shape::Shape) -> String {
     }
 }
 
-/// Parses and types an input.
+/// Parses and types an input — nabla's own output too, so it accepts deeper nesting and larger
+/// expansions than [`diff`] takes as input.
 pub fn read(input: &str) -> Result<Typed> {
+    with_deep_stack(|| {
+        let program = parse::parse_program_to_depth(input, parse::MAX_OUTPUT_DEPTH)?;
+        infer::infer(&program, input)
+    })?
+}
+
+/// Parses and types an input to differentiate, within the input limits.
+fn read_here(input: &str) -> Result<Typed> {
     let program = parse::parse_program(input)?;
-    infer::infer(&program, input)
+    let typed = infer::infer(&program, input)?;
+    infer::check_expanded_size(&typed, &program)?;
+    Ok(typed)
+}
+
+/// Runs `work` on the deep stack, passing a panic on as it is (for calls that cannot fail).
+fn deep<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, work);
+        match thread.expect("cannot start a thread for the work").join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Stack for one derivation: every stage recurses over the expression tree, whose depth the
@@ -214,7 +250,7 @@ pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
 /// The derivation of the derivative of `input` by `wrt`, step by step (`--steps`).
 pub fn derivation(input: &str, wrt: &str, layout: Layout) -> Result<steps::Derivation> {
     with_deep_stack(|| {
-        let typed = read(input)?;
+        let typed = read_here(input)?;
         let x = variable(&typed, wrt)?.clone();
         steps::derivation(&typed, &x, layout)
     })?
@@ -298,7 +334,7 @@ pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivat
 /// derivations (benchmarks, worker threads with large stacks of their own). Deep inputs need
 /// a stack of a few hundred megabytes.
 pub fn diff_on_current_thread(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
-    let typed = read(input)?;
+    let typed = read_here(input)?;
     let x = variable(&typed, wrt)?.clone();
     let Some(second) = &options.second else {
         let expr = derivative(&typed.expr, &x, options.layout)?;

@@ -20,6 +20,9 @@ pub const MAX_INPUT_LEN: usize = 100_000;
 /// Deepest syntax tree accepted: levels of parentheses, calls, operators in a chain and
 /// postfix transposes all count. Deeper inputs are an error, not a stack overflow.
 pub const MAX_DEPTH: usize = 1000;
+/// The depth accepted when reading nabla's own output back: a derivative can nest deeper than
+/// its input, and printing then parsing must round-trip.
+pub const MAX_OUTPUT_DEPTH: usize = 4000;
 
 /// A binary operator as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +150,15 @@ pub fn parse_program(src: &str) -> Result<Program> {
     Reader::new(src, false).program()
 }
 
+/// Parses a complete input nested at most `max_depth` deep.
+pub fn parse_program_to_depth(src: &str, max_depth: usize) -> Result<Program> {
+    Reader {
+        max_depth,
+        ..Reader::new(src, false)
+    }
+    .program()
+}
+
 /// Parses one expression; with `patterns`, `?A` pattern variables are allowed (for rules).
 pub fn parse_expr(src: &str, patterns: bool) -> Result<Syntax> {
     let p = Reader::new(src, patterns);
@@ -182,11 +194,16 @@ fn is_ident_char(c: char) -> bool {
 struct Reader<'s> {
     src: &'s str,
     patterns: bool,
+    max_depth: usize,
 }
 
 impl<'s> Reader<'s> {
     fn new(src: &'s str, patterns: bool) -> Self {
-        Reader { src, patterns }
+        Reader {
+            src,
+            patterns,
+            max_depth: MAX_DEPTH,
+        }
     }
 
     fn offset(&self, rest: &str) -> usize {
@@ -395,10 +412,13 @@ impl<'s> Reader<'s> {
     }
 
     fn guard(&self, i: &'s str, depth: usize) -> PResult<'s, ()> {
-        if depth > MAX_DEPTH {
+        if depth > self.max_depth {
             return self.fail(
                 i,
-                &format!("limit:the expression is nested deeper than {MAX_DEPTH} levels"),
+                &format!(
+                    "limit:the expression is nested deeper than {} levels",
+                    self.max_depth
+                ),
             );
         }
         Ok((i, ()))

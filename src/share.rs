@@ -20,27 +20,32 @@ pub struct Shared {
     pub body: Expr,
 }
 
-/// Names the repeated subexpressions of `e`, avoiding the names in `taken`.
+/// Names the repeated subexpressions of `e`, avoiding the names in `taken`. One pass over the
+/// expression as a DAG: a subexpression counts once more each time it is reached, and its
+/// insides are visited only the first time, so a part repeated only inside a repeated whole is
+/// not named twice.
 pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
-    let mut named: Vec<Expr> = Vec::new();
-    loop {
-        let counts = visible_counts(e, &named);
-        let best = (counts.iter())
-            .filter(|(x, n)| (**n - 1) * (size(x) - 1) >= MIN_SAVING && !named.contains(x))
-            .max_by_key(|(x, _)| size(x));
-        match best {
-            Some((x, _)) => named.push(x.clone()),
-            None => break,
-        }
-    }
+    let mut counts: HashMap<Expr, usize> = HashMap::new();
+    count(e, &mut counts);
+    let mut sizes: HashMap<Expr, usize> = HashMap::new();
+    let mut named: Vec<(usize, Expr)> = (counts.iter())
+        .filter(|(x, _)| *x != e)
+        .filter_map(|(x, n)| {
+            let size = size(x, &mut sizes);
+            ((n - 1).saturating_mul(size - 1) >= MIN_SAVING).then(|| (size, x.clone()))
+        })
+        .collect();
+    // Smaller subexpressions are defined first: they cannot contain larger ones.
+    named.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| crate::print::to_text(&a.1).cmp(&crate::print::to_text(&b.1)))
+    });
     let mut names = (1..)
         .map(|i| format!("t{i}"))
         .filter(|n| !taken.contains(n));
     let mut by_value: HashMap<Expr, Expr> = HashMap::new();
     let mut definitions = Vec::new();
-    // Smaller subexpressions are defined first: they cannot contain larger ones.
-    named.sort_by_key(size);
-    for value in named {
+    for (_, value) in named {
         let name = Symbol::from(names.next().expect("names never run out"));
         let body = replace(&value, &by_value, false);
         by_value.insert(
@@ -55,32 +60,28 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
     }
 }
 
-fn size(e: &Expr) -> usize {
-    1 + e.args.iter().map(size).sum::<usize>()
+fn count(e: &Expr, counts: &mut HashMap<Expr, usize>) {
+    if e.args.is_empty() {
+        return;
+    }
+    let seen = counts.entry(e.clone()).or_default();
+    *seen += 1;
+    if *seen == 1 {
+        e.args.iter().for_each(|a| count(a, counts));
+    }
 }
 
-/// How often each subexpression is written out when the `named` ones are printed once each.
-fn visible_counts(root: &Expr, named: &[Expr]) -> HashMap<Expr, usize> {
-    fn walk(e: &Expr, named: &[Expr], counts: &mut HashMap<Expr, usize>, top: bool) {
-        if e.args.is_empty() {
-            return;
-        }
-        *counts.entry(e.clone()).or_default() += 1;
-        if !top && named.contains(e) {
-            return;
-        }
-        for a in &e.args {
-            walk(a, named, counts, false);
-        }
+/// Nodes of `e` written out as a tree.
+fn size(e: &Expr, memo: &mut HashMap<Expr, usize>) -> usize {
+    if let Some(&n) = memo.get(e) {
+        return n;
     }
-    let mut counts = HashMap::new();
-    walk(root, named, &mut counts, true);
-    for n in named {
-        for a in &n.args {
-            walk(a, named, &mut counts, false);
-        }
-    }
-    counts
+    let n = e
+        .args
+        .iter()
+        .fold(1usize, |n, a| n.saturating_add(size(a, memo)));
+    memo.insert(e.clone(), n);
+    n
 }
 
 /// `e` with named subexpressions replaced by their names (`e` itself too when `whole`).

@@ -2,7 +2,7 @@
 //! of the cheapest form by a cost model that prefers what a textbook prints.
 
 use crate::build;
-use crate::expr::{Expr, Node, Op};
+use crate::expr::{Expr, Op};
 use crate::lang::{Math, MatrixAnalysis};
 use crate::rules::{self, Facts, Pat, Rule};
 use crate::shape::Shape;
@@ -12,7 +12,7 @@ use egg::{
 };
 use num_traits::Signed;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Bounds on one simplification; reaching one still gives a correct (less simple) result.
@@ -94,7 +94,13 @@ fn simplify_sum(terms: Vec<Expr>, limits: Limits) -> (Expr, Report) {
             report.stop = "time limit".into();
             continue;
         }
-        let (s, r) = simplify_whole(term, Limits { time: left, ..limits });
+        let (s, r) = simplify_whole(
+            term,
+            Limits {
+                time: left,
+                ..limits
+            },
+        );
         report.nodes += r.nodes;
         report.iterations = report.iterations.max(r.iterations);
         report.stop = r.stop;
@@ -151,12 +157,20 @@ fn factor_common(terms: Vec<Expr>) -> Expr {
 /// An inner product such as `x'*y` stays one factor: regrouped with its neighbours it would
 /// not be a product any more (`A*(x'*y)` is not `(A*x')*y`).
 fn product_factors(e: &Expr) -> Vec<Expr> {
-    let inner_product = |e: &Expr| e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar());
+    let inner_product =
+        |e: &Expr| e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar());
     match e.op {
         Op::Mul if !inner_product(e) => {
             let (left, right) = (product_factors(e.a()), product_factors(e.b()));
-            let joins = left.last().zip(right.first()).is_some_and(|(l, r)| multipliable(l, r));
-            if joins { [left, right].concat() } else { vec![e.clone()] }
+            let joins = left
+                .last()
+                .zip(right.first())
+                .is_some_and(|(l, r)| multipliable(l, r));
+            if joins {
+                [left, right].concat()
+            } else {
+                vec![e.clone()]
+            }
         }
         _ => vec![e.clone()],
     }
@@ -299,9 +313,9 @@ fn to_rec(e: &Expr) -> RecExpr<Math> {
 fn add_expr(
     graph: &mut EGraph<Math, MatrixAnalysis>,
     e: &Expr,
-    memo: &mut HashMap<*const Node, Id>,
+    memo: &mut HashMap<Expr, Id>,
 ) -> Id {
-    let key = Arc::as_ptr(&e.0);
+    let key = e.clone();
     if let Some(&id) = memo.get(&key) {
         return id;
     }
@@ -355,8 +369,9 @@ fn from_node(node: &Math, args: Vec<Expr>) -> Expr {
 
 /// [`tidy`] repeated until nothing changes (a regrouping can expose another).
 pub fn tidied(mut e: Expr) -> Expr {
+    let mut memo = HashMap::new();
     for _ in 0..8 {
-        let next = tidy(&e);
+        let next = tidy(&e, &mut memo);
         if next == e {
             break;
         }
@@ -368,11 +383,21 @@ pub fn tidied(mut e: Expr) -> Expr {
 /// Puts an extracted form the way it is read: products and sums grouped to the left
 /// (2*x'*A, a + b + c), scalar factors first, quotients by scalars last (x'/norm2(x)), and a
 /// negative coefficient as a minus sign.
-pub fn tidy(e: &Expr) -> Expr {
-    let args: Vec<Expr> = e.args.iter().map(tidy).collect();
+pub fn tidy(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
+    if let Some(done) = memo.get(e) {
+        return done.clone();
+    }
+    let out = tidy_node(e, memo);
+    memo.insert(e.clone(), out.clone());
+    out
+}
+
+fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
+    let args: Vec<Expr> = e.args.iter().map(|a| tidy(a, memo)).collect();
     if args.is_empty() {
         return e.clone();
     }
+    let mut tidy = |x: &Expr| tidy(x, memo);
     let scalar = |x: &Expr| x.shape.is_scalar();
     let negative = |x: &Expr| x.as_num().is_some_and(|n| n.is_negative());
     let (a, b) = (&args[0], args.get(1));
