@@ -389,6 +389,20 @@ impl Expr {
     }
 }
 
+/// The number of nodes of `e` written out as a tree (shared parts counted each time they
+/// occur), computed over the DAG with `memo`.
+pub fn tree_size(e: &Expr, memo: &mut std::collections::HashMap<Expr, usize>) -> usize {
+    if let Some(&n) = memo.get(e) {
+        return n;
+    }
+    let n = e
+        .args
+        .iter()
+        .fold(1usize, |n, a| n.saturating_add(tree_size(a, memo)));
+    memo.insert(e.clone(), n);
+    n
+}
+
 /// Whether `b` is syntactically the transpose of `a`.
 fn is_transpose_of(a: &Expr, b: &Expr) -> bool {
     (b.op == Op::T && b.a() == a) || (a.op == Op::T && a.a() == b)

@@ -630,7 +630,7 @@ pub const MAX_EXPANDED: u64 = 200_000;
 
 /// Refuses an input that grows past [`MAX_EXPANDED`] nodes when its definitions are substituted.
 pub fn check_expanded_size(typed: &Typed, program: &Program) -> Result<()> {
-    if expanded_size(&typed.expr, &mut HashMap::new()) <= MAX_EXPANDED {
+    if crate::expr::tree_size(&typed.expr, &mut HashMap::new()) as u64 <= MAX_EXPANDED {
         return Ok(());
     }
     Err(Error::Limit {
@@ -641,19 +641,6 @@ pub fn check_expanded_size(typed: &Typed, program: &Program) -> Result<()> {
         hint: "definitions that use each other several times multiply the size; simplify them"
             .into(),
     })
-}
-
-/// The number of nodes of `e` written out as a tree, counting shared parts each time.
-fn expanded_size(e: &Expr, memo: &mut HashMap<Expr, u64>) -> u64 {
-    if let Some(&n) = memo.get(e) {
-        return n;
-    }
-    let n = e
-        .args
-        .iter()
-        .fold(1u64, |n, a| n.saturating_add(expanded_size(a, memo)));
-    memo.insert(e.clone(), n);
-    n
 }
 
 /// The source text of an operand, transposed: `A'`, `(A*B)'`.

@@ -31,7 +31,7 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
     let mut named: Vec<(usize, Expr)> = (counts.iter())
         .filter(|(x, _)| *x != e)
         .filter_map(|(x, n)| {
-            let size = size(x, &mut sizes);
+            let size = crate::expr::tree_size(x, &mut sizes);
             ((n - 1).saturating_mul(size - 1) >= MIN_SAVING).then(|| (size, x.clone()))
         })
         .collect();
@@ -69,19 +69,6 @@ fn count(e: &Expr, counts: &mut HashMap<Expr, usize>) {
     if *seen == 1 {
         e.args.iter().for_each(|a| count(a, counts));
     }
-}
-
-/// Nodes of `e` written out as a tree.
-fn size(e: &Expr, memo: &mut HashMap<Expr, usize>) -> usize {
-    if let Some(&n) = memo.get(e) {
-        return n;
-    }
-    let n = e
-        .args
-        .iter()
-        .fold(1usize, |n, a| n.saturating_add(size(a, memo)));
-    memo.insert(e.clone(), n);
-    n
 }
 
 /// `e` with named subexpressions replaced by their names (`e` itself too when `whole`).

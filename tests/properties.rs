@@ -31,6 +31,7 @@
 //! the ignored tests `one_input` (every property on one input) and `sample_inputs` (what the
 //! generator makes) help to investigate. `--nocapture` shows the counts of every run.
 
+mod common;
 use nabla::check::CheckOptions;
 use nabla::eval::{self, Draw, Point, Value};
 use nabla::expr::Expr;
@@ -1243,13 +1244,7 @@ fn text_parses_back(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
 }
 
 fn katex(latex: &str) -> Result<(), String> {
-    let opts = katex::Opts::builder()
-        .throw_on_error(true)
-        .build()
-        .expect("KaTeX options");
-    katex::render_with_opts(latex, &opts)
-        .map(|_| ())
-        .map_err(|e| format!("KaTeX cannot render `{latex}`: {e}"))
+    common::renders(latex).map_err(|e| format!("KaTeX cannot render {e}"))
 }
 
 /// Property 3: every LaTeX output (the input and the derivative) renders in KaTeX.
