@@ -71,13 +71,13 @@ impl Derivative {
     }
 
     fn format_here(&self, format: Format) -> String {
-        let x = latex_name(self.wrt.as_str());
+        let x = print::latex_name(self.wrt.as_str());
         let label = match &self.second {
             None => format!("\\frac{{\\partial f}}{{\\partial {x}}}"),
             Some((_, y)) if *y == self.wrt => format!("\\frac{{\\partial^2 f}}{{\\partial {x}^2}}"),
             Some((_, y)) => format!(
                 "\\frac{{\\partial^2 f}}{{\\partial {x}\\,\\partial {}}}",
-                latex_name(y.as_str())
+                print::latex_name(y.as_str())
             ),
         };
         print::print_shared(&self.shared(), format, &label)
@@ -98,13 +98,13 @@ impl Derivative {
 
     /// The derivative operator in LaTeX: `\frac{\partial}{\partial x}`.
     fn operator(&self) -> String {
-        let x = latex_name(self.wrt.as_str());
+        let x = print::latex_name(self.wrt.as_str());
         match &self.second {
             None => format!("\\frac{{\\partial}}{{\\partial {x}}}"),
             Some((_, y)) if *y == self.wrt => format!("\\frac{{\\partial^2}}{{\\partial {x}^2}}"),
             Some((_, y)) => format!(
                 "\\frac{{\\partial^2}}{{\\partial {x}\\,\\partial {}}}",
-                latex_name(y.as_str())
+                print::latex_name(y.as_str())
             ),
         }
     }
@@ -121,7 +121,7 @@ impl Derivative {
             .map(|v| {
                 format!(
                     "${} \\in {}$",
-                    latex_name(v.name.as_str()),
+                    print::latex_name(v.name.as_str()),
                     latex_shape(v.shape)
                 )
             })
@@ -173,14 +173,6 @@ impl Derivative {
     }
 }
 
-fn latex_name(name: &str) -> String {
-    let leaf = Expr::leaf(
-        expr::Op::Var(Symbol::from(name), expr::Props::default()),
-        shape::Shape::SCALAR,
-    );
-    print::print(&leaf, Format::Latex)
-}
-
 fn latex_shape(s: shape::Shape) -> String {
     if s.is_scalar() {
         "\\mathbb{R}".into()
@@ -210,14 +202,21 @@ fn read_here(input: &str) -> Result<Typed> {
 
 /// Runs `work` on the deep stack, passing a panic on as it is (for calls that cannot fail).
 fn deep<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    match run_deep(work) {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => panic!("cannot start a thread for the work: {e}"),
+    }
+}
+
+/// `work` joined from a thread with [`STACK_BYTES`] of stack: its value or its panic, or the
+/// error of starting the thread.
+fn run_deep<T: Send>(work: impl FnOnce() -> T + Send) -> std::io::Result<std::thread::Result<T>> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .stack_size(STACK_BYTES)
-            .spawn_scoped(scope, work);
-        match thread.expect("cannot start a thread for the work").join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+            .spawn_scoped(scope, work)?;
+        Ok(thread.join())
     })
 }
 
@@ -228,18 +227,13 @@ const STACK_BYTES: usize = 512 << 20;
 /// Runs `work` on a thread with a stack deep enough for any input the parser accepts; a panic
 /// (a bug) becomes [`Error::Internal`].
 pub fn with_deep_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T> {
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .stack_size(STACK_BYTES)
-            .spawn_scoped(scope, work);
-        match thread.map(|t| t.join()) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(panic)) => Err(Error::from_panic(panic)),
-            Err(e) => Err(Error::Internal {
-                message: format!("cannot start a thread for the derivation: {e}"),
-            }),
-        }
-    })
+    match run_deep(work) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => Err(Error::from_panic(panic)),
+        Err(e) => Err(Error::Internal {
+            message: format!("cannot start a thread for the derivation: {e}"),
+        }),
+    }
 }
 
 /// Differentiates `input` by the variable `wrt`.

@@ -78,6 +78,17 @@ pub fn print_shared(shared: &crate::share::Shared, format: Format, label: &str) 
     out
 }
 
+/// A name as LaTeX: `x`, `W_{1}`, `\\lambda`, `\\mathrm{rate}`.
+pub fn latex_name(name: &str) -> String {
+    let mut out = String::new();
+    Printer {
+        format: Format::Latex,
+    }
+    .name(&mut out, name)
+    .expect("writing to a String cannot fail");
+    out
+}
+
 /// Writes an expression in the given format.
 pub fn write(out: &mut impl Write, e: &Expr, format: Format) -> std::fmt::Result {
     Printer { format }.expr(out, e)

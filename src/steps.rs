@@ -159,7 +159,7 @@ impl Derivation {
         let mut out = String::new();
         let _ = writeln!(out, "**Intermediate quantities**\n");
         for (name, value) in &self.quantities {
-            let _ = writeln!(out, "- ${} = {}$", latex_name(name), tex(value));
+            let _ = writeln!(out, "- ${} = {}$", print::latex_name(name), tex(value));
         }
         let _ = writeln!(
             out,
@@ -169,7 +169,7 @@ impl Derivation {
             let _ = writeln!(
                 out,
                 "- $\\mathrm{{d}}{} = {}$ — `{rule}`",
-                latex_name(name),
+                print::latex_name(name),
                 tex(value)
             );
         }
@@ -194,7 +194,7 @@ impl Derivation {
         let _ = writeln!(
             out,
             "**Result**\n\n$$\\frac{{\\partial f}}{{\\partial {}}} = {}$$",
-            latex_name(self.wrt.as_str()),
+            print::latex_name(self.wrt.as_str()),
             tex(&self.derivative)
         );
         out
@@ -239,12 +239,4 @@ impl Derivation {
         );
         out
     }
-}
-
-fn latex_name(name: &str) -> String {
-    let leaf = Expr::leaf(
-        Op::Var(Symbol::from(name), Default::default()),
-        crate::shape::Shape::SCALAR,
-    );
-    print::print(&leaf, Format::Latex)
 }
