@@ -22,6 +22,7 @@ pub fn apply(op: Op, args: Vec<Expr>) -> Expr {
         Op::HDiv => hdiv(next(), next()),
         Op::HPow => hpow(next(), next()),
         Op::Call(f) => call(f, next()),
+        Op::Kron => kron(next(), next()),
         leaf => panic!("apply called on leaf {leaf:?}"),
     }
 }
@@ -119,6 +120,8 @@ pub fn neg(a: Expr) -> Expr {
     match a.op {
         Op::Zero => a,
         Op::Neg => a.a().clone(),
+        // -(-p - q) = p + q.
+        Op::Sub if a.a().op == Op::Neg => add(a.a().a().clone(), a.b().clone()),
         _ => Expr::node(Op::Neg, vec![a.clone()], a.shape),
     }
 }
@@ -165,7 +168,105 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if a.as_num().is_some() && b.op == Op::Mul && b.a().as_num().is_some() {
         return mul(mul(a, b.a().clone()), b.b().clone());
     }
+    // Scalars leave a product with Kronecker factors first: (A ⊗ B)(2 C) = 2 (A ⊗ B) C.
+    if b.op == Op::Mul
+        && b.a().shape.is_scalar()
+        && !a.shape.is_scalar()
+        && (a.op == Op::Kron || b.b().op == Op::Kron)
+    {
+        return mul(b.a().clone(), mul(a, b.b().clone()));
+    }
+    if let Some(p) = mixed_product(&a, &b) {
+        return p;
+    }
+    // (P ⊗ Q)((R ⊗ S) M) = (PR ⊗ QS) M, so chains of Kronecker factors collapse.
+    if b.op == Op::Mul
+        && let Some(p) = mixed_product(&a, b.a())
+    {
+        return mul(p, b.b().clone());
+    }
+    if let (Op::Commutation(m, n), Op::Commutation(p, q)) = (&a.op, &b.op)
+        && (m, n) == (q, p)
+    {
+        return Expr::eye(shape.rows);
+    }
     Expr::node(Op::Mul, vec![a, b], shape)
+}
+
+/// (A ⊗ B)(C ⊗ D) = AC ⊗ BD, where both products are defined. A plain matrix M is taken as
+/// 1 ⊗ M or M ⊗ 1 where that fits, so (x ⊗ I)M = x ⊗ M for a column x.
+fn mixed_product(a: &Expr, b: &Expr) -> Option<Expr> {
+    let one = Expr::int(1);
+    let factors = |e: &Expr, other_is_kron: bool| -> Vec<(Expr, Expr)> {
+        match e.op {
+            Op::Kron => vec![(e.a().clone(), e.b().clone())],
+            _ if other_is_kron && !e.shape.is_scalar() => {
+                vec![(one.clone(), e.clone()), (e.clone(), one.clone())]
+            }
+            _ => vec![],
+        }
+    };
+    let (left, right) = (factors(a, b.op == Op::Kron), factors(b, a.op == Op::Kron));
+    left.iter()
+        .flat_map(|l| right.iter().map(move |r| (l, r)))
+        .find(|((p, q), (r, s))| p.shape.cols == r.shape.rows && q.shape.cols == s.shape.rows)
+        .map(|((p, q), (r, s))| kron(mul(p.clone(), r.clone()), mul(q.clone(), s.clone())))
+}
+
+/// `a ⊗ b`, the Kronecker product; a scalar factor scales, I ⊗ I is one identity.
+pub fn kron(a: Expr, b: Expr) -> Expr {
+    let shape = Shape::new(
+        a.shape.rows.times(b.shape.rows),
+        a.shape.cols.times(b.shape.cols),
+    );
+    if a.shape.is_scalar() || b.shape.is_scalar() {
+        return mul(a, b);
+    }
+    if a.is_zero() || b.is_zero() {
+        return Expr::zero(shape);
+    }
+    if a.op == Op::Eye && b.op == Op::Eye {
+        return Expr::eye(shape.rows);
+    }
+    // A column and a row: u ⊗ vᵀ = vᵀ ⊗ u = u vᵀ.
+    if a.shape.is_column() && b.shape.is_row() {
+        return mul(a, b);
+    }
+    if a.shape.is_row() && b.shape.is_column() {
+        return mul(b, a);
+    }
+    // Associativity, where the first two factors combine: u ⊗ (vᵀ ⊗ C) = u vᵀ ⊗ C.
+    if b.op == Op::Kron
+        && ((a.shape.is_column() && b.a().shape.is_row())
+            || (a.shape.is_row() && b.a().shape.is_column()))
+    {
+        return kron(kron(a, b.a().clone()), b.b().clone());
+    }
+    for (scaled, other, left) in [(&a, &b, true), (&b, &a, false)] {
+        if scaled.op == Op::Neg || (scaled.op == Op::Mul && scaled.a().shape.is_scalar()) {
+            let (factor, rest) = match scaled.op {
+                Op::Neg => (Expr::int(-1), scaled.a().clone()),
+                _ => (scaled.a().clone(), scaled.b().clone()),
+            };
+            let inner = if left {
+                kron(rest, other.clone())
+            } else {
+                kron(other.clone(), rest)
+            };
+            return mul(factor, inner);
+        }
+    }
+    Expr::node(Op::Kron, vec![a, b], shape)
+}
+
+/// The commutation matrix K(m, n): K(m, n) vec(A) = vec(Aᵀ) for A of size m × n; the
+/// identity when A is a vector.
+pub fn commutation(m: crate::shape::Dim, n: crate::shape::Dim) -> Expr {
+    let size = m.times(n);
+    if m.is_one() || n.is_one() {
+        return Expr::eye(size);
+    }
+    Expr::leaf(Op::Commutation(m, n), Shape::new(size, size))
 }
 
 /// `a / b` for a scalar `b`.
@@ -217,6 +318,8 @@ pub fn t(a: Expr) -> Expr {
         Op::Eye => a,
         Op::Var(_, props) if props.symmetric() => a,
         Op::Zero | Op::Ones => Expr::leaf(a.op.clone(), a.shape.transposed()),
+        Op::Commutation(m, n) => commutation(*n, *m),
+        Op::Kron => kron(t(a.a().clone()), t(a.b().clone())),
         Op::Neg => neg(t(a.a().clone())),
         // A scaled transpose keeps its scalar in front: (2*U)' = 2*U'.
         Op::Mul if a.a().shape.is_scalar() => mul(a.a().clone(), t(a.b().clone())),
@@ -281,6 +384,9 @@ pub fn call(f: Func, a: Expr) -> Expr {
     match f {
         Func::Tr | Func::Sum | Func::Det if a.shape.is_scalar() => return a,
         Func::Diag if a.shape.is_scalar() => return a,
+        Func::Vec if a.shape.cols.is_one() => return a,
+        Func::Vec if a.shape.rows.is_one() => return t(a),
+        Func::Vec if a.is_zero() => return Expr::zero(shape),
         Func::Tr if a.op == Op::Eye => {
             if let crate::shape::Dim::Lit(n) = a.shape.rows {
                 return Expr::int(n as i64);
@@ -288,7 +394,9 @@ pub fn call(f: Func, a: Expr) -> Expr {
         }
         Func::Sum | Func::Tr if a.is_zero() => return Expr::int(0),
         // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x).
-        Func::Tr | Func::Sum | Func::Diag if a.op == Op::Mul && a.a().shape.is_scalar() => {
+        Func::Tr | Func::Sum | Func::Diag | Func::Vec
+            if a.op == Op::Mul && a.a().shape.is_scalar() =>
+        {
             return mul(a.a().clone(), call(f, a.b().clone()));
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),

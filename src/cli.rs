@@ -201,7 +201,12 @@ fn diff(args: DiffArgs) -> i32 {
         Ok(d) => {
             match args.format {
                 FormatArg::Markdown => print!("{}", d.markdown()),
-                other => println!("{}", d.format(format(other))),
+                other => {
+                    println!("{}", d.format(format(other)));
+                    if let Some(note) = d.vec_form_note(false) {
+                        eprintln!("note: {note}");
+                    }
+                }
             }
             let Some(options) = check else { return 0 };
             let report = d.check(options);

@@ -30,6 +30,9 @@ impl Point {
     pub fn size(&self, d: Dim) -> usize {
         match d {
             Dim::Lit(n) => n as usize,
+            Dim::Sym(s) if s.as_str().contains('*') => {
+                d.factors().into_iter().map(|f| self.size(f)).product()
+            }
             Dim::Sym(s) => self.sizes.get(&s).copied().unwrap_or(2),
         }
     }
@@ -90,8 +93,22 @@ impl Evaluator<'_> {
             Op::Pow => power(&args[0], &args[1])?,
             Op::T => args[0].transpose(),
             Op::Call(f) => call(*f, &args[0])?,
+            Op::Kron => args[0].kronecker(&args[1]),
+            Op::Commutation(m, n) => commutation(self.point.size(*m), self.point.size(*n)),
         })
     }
+}
+
+/// K(m, n): the permutation with K vec(A) = vec(Aᵀ) for A of size m × n (vec stacks columns,
+/// so A[j, i] sits at j + m·i in vec(A) and at i + n·j in vec(Aᵀ)).
+fn commutation(m: usize, n: usize) -> Value {
+    let mut k = DMatrix::zeros(m * n, m * n);
+    for i in 0..n {
+        for j in 0..m {
+            k[(i + n * j, j + m * i)] = 1.0;
+        }
+    }
+    k
 }
 
 fn scalar(x: f64) -> Value {
@@ -191,6 +208,7 @@ fn call(f: Func, a: &Value) -> Option<Value> {
         Func::Inv => well_conditioned(a)
             .then(|| a.clone().try_inverse())
             .flatten(),
+        Func::Vec => Some(DMatrix::from_column_slice(a.len(), 1, a.as_slice())),
         Func::Diag if is_scalar(a) => Some(a.clone()),
         Func::Diag if a.ncols() == 1 => Some(DMatrix::from_diagonal(&a.column(0).into_owned())),
         Func::Diag => Some(DMatrix::from_column_slice(

@@ -49,11 +49,13 @@ pub enum Func {
     Inv,
     /// Vector to diagonal matrix, or matrix to its diagonal as a vector.
     Diag,
+    /// The columns of a matrix stacked into one column.
+    Vec,
 }
 
 impl Func {
     /// Every function, for lookup by name.
-    pub const ALL: [Func; 20] = [
+    pub const ALL: [Func; 21] = [
         Func::Exp,
         Func::Log,
         Func::Sin,
@@ -74,6 +76,7 @@ impl Func {
         Func::Logdet,
         Func::Inv,
         Func::Diag,
+        Func::Vec,
     ];
 
     /// The name used in the input language.
@@ -99,6 +102,7 @@ impl Func {
             Func::Logdet => "logdet",
             Func::Inv => "inv",
             Func::Diag => "diag",
+            Func::Vec => "vec",
         }
     }
 
@@ -134,6 +138,7 @@ impl Func {
             }
             Func::Diag if arg.is_column() => Shape::new(arg.rows, arg.rows),
             Func::Diag if !arg.is_scalar() => Shape::column(arg.rows),
+            Func::Vec => Shape::column(arg.rows.times(arg.cols)),
             _ => arg,
         }
     }
@@ -194,6 +199,10 @@ pub enum Op {
     HPow,
     /// A function of the language.
     Call(Func),
+    /// The Kronecker product A ⊗ B.
+    Kron,
+    /// The commutation matrix K(m, n), with K(m, n) vec(A) = vec(Aᵀ) for an m × n matrix A.
+    Commutation(Dim, Dim),
 }
 
 impl From<crate::parse::BinOp> for Op {
@@ -384,6 +393,8 @@ impl Expr {
             Op::Div => self.a().is_symmetric(),
             Op::Had | Op::HDiv => self.a().is_symmetric() && self.b().is_symmetric(),
             Op::Pow | Op::HPow => self.a().is_symmetric(),
+            Op::Kron => self.a().is_symmetric() && self.b().is_symmetric(),
+            Op::Commutation(m, n) => m == n,
             _ => false,
         }
     }

@@ -4,6 +4,8 @@
 //!   shaped like X (denominator layout); numerator layout is Gᵀ.
 //! - scalar X: dF = D dX, so D is dF at dX = 1.
 //! - vector f, vector x: forward identification writes dF = J dx term by term.
+//! - any other array f or X: forward identification in vec form, vec(dF) = J vec(dX), with
+//!   vec(A dX B) = (Bᵀ ⊗ A) vec(dX) and vec(dXᵀ) = K vec(dX) (Magnus & Neudecker, ch. 2).
 
 use crate::build::{self, add, call, had, mul, neg, sub, t};
 use crate::error::{Error, Result};
@@ -24,17 +26,18 @@ pub enum Layout {
 /// The derivative of f (of shape `f`) by X (of shape `x`) from the differential `df`.
 pub fn identify(df: &Expr, f: Shape, x: Shape, layout: Layout) -> Result<Expr> {
     let numerator = if f.is_scalar() {
-        t(gradient(df, x))
+        t(gradient(df, x)?)
     } else if x.is_scalar() {
         at_unit(df)
     } else if f.cols.is_one() && x.cols.is_one() {
-        jacobian(df, x)?
+        jacobian(df, x).or_else(|_| vec_jacobian(df, x))?
     } else if f.rows.is_one() && x.cols.is_one() {
-        jacobian(&t(df.clone()), x)?
+        jacobian(&t(df.clone()), x).or_else(|_| vec_jacobian(df, x))?
     } else {
-        return Err(unsupported(f, x));
+        vec_jacobian(df, x)?
     };
     Ok(match layout {
+        Layout::Denominator if is_vec_form(f, x) => transposed_terms(&numerator),
         Layout::Denominator if transposes_in_denominator(f, x) => t(numerator),
         _ => numerator,
     })
@@ -102,18 +105,23 @@ pub fn transposes_in_denominator(f: Shape, x: Shape) -> bool {
     !(x.is_scalar() && !f.is_scalar() && !f.is_column() && !f.is_row())
 }
 
-fn unsupported(f: Shape, x: Shape) -> Error {
-    let order = |s: Shape| if s.is_column() || s.is_row() { 1 } else { 2 };
-    Error::Unsupported {
-        message: format!(
-            "the derivative of a {} ({f}) by a {} ({x}) is a tensor of order {}",
-            f.kind(),
-            x.kind(),
-            order(f) + order(x)
-        ),
-        hint: "differentiate a scalar of it instead, such as sum(...), tr(...) or u'*F*v, or one entry at a time"
-            .into(),
+/// Jᵀ with the transpose taken term by term and factor by factor, down to the Kronecker
+/// factors: (B' ⊗ A)ᵀ = B ⊗ Aᵀ.
+fn transposed_terms(j: &Expr) -> Expr {
+    match j.op {
+        Op::Add => add(transposed_terms(j.a()), transposed_terms(j.b())),
+        Op::Sub => sub(transposed_terms(j.a()), transposed_terms(j.b())),
+        Op::Neg => neg(transposed_terms(j.a())),
+        Op::Mul => mul(transposed_terms(j.b()), transposed_terms(j.a())),
+        _ => t(j.clone()),
     }
+}
+
+/// Whether the derivative of f by X is written in vec form, d vec(F) = J d vec(X): a matrix
+/// result, or a derivative by a matrix, other than a scalar's gradient.
+pub fn is_vec_form(f: Shape, x: Shape) -> bool {
+    let vector = |s: Shape| s.cols.is_one() || s.rows.is_one();
+    !f.is_scalar() && !x.is_scalar() && !(vector(f) && x.cols.is_one())
 }
 
 /// dF with dX replaced by 1: the derivative by a scalar.
@@ -122,7 +130,7 @@ fn at_unit(df: &Expr) -> Expr {
 }
 
 /// The adjoint G of a scalar differential: df = ⟨G, dX⟩ = tr(Gᵀ dX).
-fn gradient(df: &Expr, x: Shape) -> Expr {
+fn gradient(df: &Expr, x: Shape) -> Result<Expr> {
     let order = linear_nodes(df);
     let mut seeds: HashMap<Expr, Expr> = HashMap::new();
     seeds.insert(df.clone(), Expr::int(1));
@@ -138,7 +146,7 @@ fn gradient(df: &Expr, x: Shape) -> Expr {
             });
             continue;
         }
-        for (child, adjoint) in adjoints(node, &seed) {
+        for (child, adjoint) in adjoints(node, &seed)? {
             let key = child.clone();
             let sum = match seeds.remove(&key) {
                 Some(s) => add(s, adjoint),
@@ -147,7 +155,7 @@ fn gradient(df: &Expr, x: Shape) -> Expr {
             seeds.insert(key, sum);
         }
     }
-    total.unwrap_or_else(|| Expr::zero(x))
+    Ok(total.unwrap_or_else(|| Expr::zero(x)))
 }
 
 /// The nodes that contain dX, children before parents.
@@ -195,7 +203,7 @@ fn unbroadcast(operand: &Expr, adjoint: Expr) -> Expr {
 }
 
 /// The adjoint contributions of `node`'s arguments, given the adjoint `s` of `node`.
-fn adjoints(node: &Expr, s: &Expr) -> Vec<(Expr, Expr)> {
+fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
     let args = &node.args;
     let lin = |i: usize| args[i].any(&|e| matches!(e.op, Op::Dvar(_)));
     let mut out = Vec::new();
@@ -237,12 +245,21 @@ fn adjoints(node: &Expr, s: &Expr) -> Vec<(Expr, Expr)> {
         Op::Call(Func::Sum) => push(0, mul(s.clone(), Expr::ones(args[0].shape))),
         Op::Call(Func::Tr) => push(0, mul(s.clone(), Expr::eye(args[0].shape.rows))),
         Op::Call(Func::Diag) => push(0, call(Func::Diag, s.clone())),
+        Op::Call(Func::Vec) | Op::Kron => {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "the gradient through `{node}` has no matrix form nabla can write"
+                ),
+                hint: "differentiate the vec or Kronecker expression itself (its vec-form Jacobian)"
+                    .into(),
+            });
+        }
         _ => unreachable!(
             "{:?} is not linear, so it cannot hold a differential",
             node.op
         ),
     }
-    out
+    Ok(out)
 }
 
 /// J with dF = J dx, for a column (or scalar) differential `df` and a column variable of shape `x`.
@@ -436,4 +453,151 @@ fn diag_inward(p: &Expr) -> Option<Expr> {
         Op::Call(Func::Diag) if p.a().shape.is_column() => p.a().clone(),
         _ => return None,
     })
+}
+
+/// L·J with L multiplied into each term of J, so that Kronecker factors meet and combine by
+/// the mixed product (A ⊗ B)(C ⊗ D) = AC ⊗ BD.
+fn distribute(left: Expr, j: Expr) -> Expr {
+    match j.op {
+        Op::Add => add(distribute(left.clone(), j.a().clone()), distribute(left, j.b().clone())),
+        Op::Sub => sub(distribute(left.clone(), j.a().clone()), distribute(left, j.b().clone())),
+        Op::Neg => neg(distribute(left, j.a().clone())),
+        _ => mul(left, j),
+    }
+}
+
+/// J with vec(dF) = J vec(dX) for a differential `df` linear in dX of shape `x`.
+fn vec_jacobian(df: &Expr, x: Shape) -> Result<Expr> {
+    VecForward {
+        x,
+        columns: x.rows.times(x.cols),
+        memo: HashMap::new(),
+    }
+    .jac(df)
+}
+
+/// Forward identification in vec form: each linear node's J from its arguments'.
+struct VecForward {
+    /// The shape of X.
+    x: Shape,
+    /// The length of vec(X).
+    columns: crate::shape::Dim,
+    memo: HashMap<Expr, Expr>,
+}
+
+impl VecForward {
+    fn jac(&mut self, e: &Expr) -> Result<Expr> {
+        if let Some(j) = self.memo.get(e) {
+            return Ok(j.clone());
+        }
+        let j = self.jac_uncached(e)?;
+        self.memo.insert(e.clone(), j.clone());
+        Ok(j)
+    }
+
+    /// The length of vec(e).
+    fn length(e: &Expr) -> crate::shape::Dim {
+        e.shape.rows.times(e.shape.cols)
+    }
+
+    /// J of an operand of `e` as a part of J(e): a scalar broadcast over the array `e` adds to
+    /// every entry, vec(1) J.
+    fn broadcast(&mut self, e: &Expr, operand: &Expr) -> Result<Expr> {
+        let j = self.jac(operand)?;
+        Ok(if operand.shape.is_scalar() && !e.shape.is_scalar() {
+            mul(Expr::ones(Shape::column(Self::length(e))), j)
+        } else {
+            j
+        })
+    }
+
+    fn jac_uncached(&mut self, e: &Expr) -> Result<Expr> {
+        if !e.has_dvar() {
+            return Ok(Expr::zero(Shape::new(Self::length(e), self.columns)));
+        }
+        // A scalar s linear in dX is ⟨G, dX⟩ with G its adjoint, so J = vec(G)ᵀ.
+        if e.shape.is_scalar() {
+            return Ok(t(call(Func::Vec, gradient(e, self.x)?)));
+        }
+        let args = &e.args;
+        Ok(match e.op {
+            Op::Dvar(_) => Expr::eye(self.columns),
+            Op::Neg => neg(self.jac(&args[0])?),
+            Op::Add => add(self.broadcast(e, &args[0])?, self.broadcast(e, &args[1])?),
+            Op::Sub => sub(self.broadcast(e, &args[0])?, self.broadcast(e, &args[1])?),
+            Op::Div => build::div(self.jac(&args[0])?, args[1].clone()),
+            Op::Mul => self.product(&args[0], &args[1])?,
+            // vec(Uᵀ) = K vec(U).
+            Op::T => {
+                let u = &args[0];
+                mul(
+                    build::commutation(u.shape.rows, u.shape.cols),
+                    self.jac(u)?,
+                )
+            }
+            Op::Had | Op::HDiv => {
+                let linear = usize::from(!args[0].has_dvar());
+                if linear == 1 && e.op == Op::HDiv {
+                    return Err(self.stuck(e));
+                }
+                let factor = match e.op {
+                    Op::HDiv => build::hdiv(Expr::int(1), args[1].clone()),
+                    _ => args[1 - linear].clone(),
+                };
+                self.scaled(&factor, &args[linear])?
+            }
+            Op::Call(Func::Vec) => self.jac(&args[0])?,
+            _ => return Err(self.stuck(e)),
+        })
+    }
+
+    /// J of `factor ⊙ u` for u linear: a scalar scales; an array factor is diag(vec(factor)),
+    /// or vec(factor) itself when u is a scalar broadcast over it.
+    fn scaled(&mut self, factor: &Expr, u: &Expr) -> Result<Expr> {
+        let j = self.jac(u)?;
+        Ok(if factor.shape.is_scalar() {
+            mul(factor.clone(), j)
+        } else if u.shape.is_scalar() {
+            mul(call(Func::Vec, factor.clone()), j)
+        } else {
+            mul(call(Func::Diag, call(Func::Vec, factor.clone())), j)
+        })
+    }
+
+    /// J of U·V: vec(dU V) = (Vᵀ ⊗ I) vec(dU), vec(U dV) = (I ⊗ U) vec(dV), and scalings.
+    fn product(&mut self, u: &Expr, v: &Expr) -> Result<Expr> {
+        let mut parts = Vec::new();
+        if u.has_dvar() {
+            parts.push(if u.shape.is_scalar() {
+                mul(call(Func::Vec, v.clone()), self.jac(u)?)
+            } else if v.shape.is_scalar() {
+                mul(v.clone(), self.jac(u)?)
+            } else {
+                let left = build::kron(t(v.clone()), Expr::eye(u.shape.rows));
+                distribute(left, self.jac(u)?)
+            });
+        }
+        if v.has_dvar() {
+            parts.push(if v.shape.is_scalar() {
+                mul(call(Func::Vec, u.clone()), self.jac(v)?)
+            } else if u.shape.is_scalar() {
+                mul(u.clone(), self.jac(v)?)
+            } else {
+                let left = build::kron(Expr::eye(v.shape.cols), u.clone());
+                distribute(left, self.jac(v)?)
+            });
+        }
+        let mut parts = parts.into_iter();
+        let first = parts.next().expect("a linear product has a linear factor");
+        Ok(parts.fold(first, add))
+    }
+
+    fn stuck(&self, e: &Expr) -> Error {
+        Error::Unsupported {
+            message: format!(
+                "the vec-form Jacobian of `{e}` has no matrix form nabla can write"
+            ),
+            hint: "differentiate a scalar function of it, or one entry at a time".into(),
+        }
+    }
 }

@@ -160,8 +160,11 @@ struct Inference<'s> {
     vars: HashMap<String, (UShape, Props)>,
     order: Vec<String>,
     defs: HashMap<String, UShape>,
-    /// The shapes of `eye`, `ones` and `zeros` calls, by span.
+    /// The shapes of `eye`, `ones`, `zeros` and `commutation` calls, by span.
     constants: HashMap<(usize, usize), UShape>,
+    /// Sizes that are products of sizes not yet known (the length of vec(X), the sides of
+    /// A ⊗ B): the product, its factors, and where it was asked for.
+    products: Vec<(UDim, UDim, UDim, Span)>,
     /// Undeclared a–g names to take as arrays (biases).
     biases: HashSet<String>,
     /// Undeclared names given the scalar default.
@@ -334,7 +337,7 @@ impl Inference<'_> {
             }
             return Ok(*s);
         }
-        if Func::from_name(name).is_some() || ["eye", "ones", "zeros"].contains(&name) {
+        if Func::from_name(name).is_some() || CONSTRUCTORS.contains(&name) || name == "kron" {
             return Err(Error::Syntax {
                 message: format!("`{name}` is a function"),
                 span,
@@ -474,10 +477,13 @@ impl Inference<'_> {
     }
 
     fn call(&mut self, e: &Syntax, name: &str, name_span: Span, args: &[Syntax]) -> Result<UShape> {
-        if ["eye", "ones", "zeros"].contains(&name) {
+        if CONSTRUCTORS.contains(&name) {
             let shape = self.constant(e, name, args)?;
             self.constants.insert((e.span.start, e.span.end), shape);
             return Ok(shape);
+        }
+        if name == "kron" {
+            return self.kron(e, args);
         }
         let Some(f) = Func::from_name(name) else {
             return Err(unknown_function(name, name_span));
@@ -509,27 +515,67 @@ impl Inference<'_> {
             Func::Diag if self.is_scalar(s) => SCALAR,
             Func::Diag if self.resolve(s.1) == UDim::Known(Dim::ONE) => (s.0, s.0),
             Func::Diag => (s.0, UDim::Known(Dim::ONE)),
+            Func::Vec => (self.product(s.0, s.1, e.span), UDim::Known(Dim::ONE)),
             _ => s,
         })
     }
 
-    /// `eye(n)`, `ones(n)`, `ones(m, n)`, `zeros(m, n)`; with no argument the shape is inferred.
+    /// `kron(A, B)`: (rows A · rows B) × (cols A · cols B).
+    fn kron(&mut self, e: &Syntax, args: &[Syntax]) -> Result<UShape> {
+        let [a, b] = args else {
+            return Err(Error::Syntax {
+                message: format!("`kron` takes two arguments, not {}", args.len()),
+                span: e.span,
+                hint: "write kron(A, B) for the Kronecker product A ⊗ B".into(),
+            });
+        };
+        let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+        Ok((
+            self.product(sa.0, sb.0, e.span),
+            self.product(sa.1, sb.1, e.span),
+        ))
+    }
+
+    /// The size a·b: known now, or settled once every size is named.
+    fn product(&mut self, a: UDim, b: UDim, span: Span) -> UDim {
+        match (self.resolve(a), self.resolve(b)) {
+            (UDim::Known(x), UDim::Known(y)) => UDim::Known(x.times(y)),
+            _ => {
+                let p = self.fresh();
+                self.products.push((p, a, b, span));
+                p
+            }
+        }
+    }
+
+    /// `eye(n)`, `ones(n)`, `ones(m, n)`, `zeros(m, n)`, `commutation(m, n)`; with no argument
+    /// the shape is inferred.
     fn constant(&mut self, e: &Syntax, name: &str, args: &[Syntax]) -> Result<UShape> {
         let mut dims = Vec::new();
         for arg in args {
-            dims.push(match &arg.kind {
-                SyntaxKind::Name(n) => UDim::Known(Dim::Sym(Symbol::from(n.as_str()))),
-                SyntaxKind::Num(n) if n.is_integer() && n.is_positive() => {
-                    UDim::Known(Dim::Lit(n.to_integer().try_into().unwrap_or(u64::MAX)))
+            let Some(d) = dimension(arg) else {
+                return Err(Error::Syntax {
+                    message: format!("the arguments of {name} are dimensions"),
+                    span: arg.span,
+                    hint: format!(
+                        "write {name}(n) or {name}(m, n) with names, numbers or products (m*n)"
+                    ),
+                });
+            };
+            dims.push(UDim::Known(d));
+        }
+        if name == "commutation" {
+            return match dims.as_slice() {
+                [UDim::Known(m), UDim::Known(n)] => {
+                    let size = UDim::Known(m.times(*n));
+                    Ok((size, size))
                 }
-                _ => {
-                    return Err(Error::Syntax {
-                        message: format!("the arguments of {name} are dimensions"),
-                        span: arg.span,
-                        hint: format!("write {name}(n) or {name}(m, n) with names or numbers"),
-                    });
-                }
-            });
+                _ => Err(Error::Syntax {
+                    message: "commutation takes two dimensions".into(),
+                    span: e.span,
+                    hint: "write commutation(m, n): the mn × mn matrix with K vec(A) = vec(A') for A of size m × n".into(),
+                }),
+            };
         }
         match (name, dims.as_slice()) {
             (_, []) if name == "eye" => {
@@ -567,16 +613,27 @@ impl Inference<'_> {
             .chain((1..).map(|i| format!("n{i}")))
             .filter(|n| !used.contains(n));
         let mut named: BTreeMap<usize, Dim> = BTreeMap::new();
+        let mut fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
+            UDim::Known(d) => d,
+            UDim::Var(v) => *named
+                .entry(v)
+                .or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
+        };
+        for (p, a, b, span) in std::mem::take(&mut self.products) {
+            let (a, b) = (fix(&mut self, a), fix(&mut self, b));
+            if !self.unify_dim(p, UDim::Known(a.times(b))) {
+                let other = fix(&mut self, p);
+                return Err(Error::Shape {
+                    message: format!("this has size {} where {other} is needed", a.times(b)),
+                    span,
+                    hint: "check the sizes of the arguments of vec and kron".into(),
+                });
+            }
+        }
         let order = self.order.clone();
         let mut variables = Vec::new();
         for name in &order {
             let ((r, c), props) = self.vars[name];
-            let mut fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
-                UDim::Known(d) => d,
-                UDim::Var(v) => *named
-                    .entry(v)
-                    .or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
-            };
             let shape = Shape::new(fix(&mut self, r), fix(&mut self, c));
             variables.push(Variable {
                 name: Symbol::from(name.as_str()),
@@ -586,11 +643,11 @@ impl Inference<'_> {
         }
         let mut resolved_constants = HashMap::new();
         for (k, (r, c)) in self.constants.clone() {
-            let fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
+            let known = |cx: &mut Self, d: UDim| match cx.resolve(d) {
                 UDim::Known(d) => Some(d),
                 UDim::Var(v) => named.get(&v).copied(),
             };
-            match (fix(&mut self, r), fix(&mut self, c)) {
+            match (known(&mut self, r), known(&mut self, c)) {
                 (Some(r), Some(c)) => resolved_constants.insert(k, Shape::new(r, c)),
                 _ => {
                     return Err(Error::Shape {
@@ -675,12 +732,28 @@ fn constant(e: &Syntax) -> Option<num_rational::BigRational> {
     }
 }
 
+/// The calls whose arguments are dimensions.
+const CONSTRUCTORS: [&str; 4] = ["eye", "ones", "zeros", "commutation"];
+
+/// A dimension written as an argument: `n`, `3`, or a product such as `m*n`.
+fn dimension(arg: &Syntax) -> Option<Dim> {
+    match &arg.kind {
+        SyntaxKind::Name(n) => Some(Dim::Sym(Symbol::from(n.as_str()))),
+        SyntaxKind::Num(n) if n.is_integer() && n.is_positive() => {
+            Some(Dim::Lit(n.to_integer().try_into().unwrap_or(u64::MAX)))
+        }
+        SyntaxKind::Bin(BinOp::Mul, a, b) => Some(dimension(a)?.times(dimension(b)?)),
+        _ => None,
+    }
+}
+
 /// The error for a function name the language lacks, suggesting the closest known one.
 pub fn unknown_function(name: &str, span: Span) -> Error {
     let known: Vec<&str> = Func::ALL
         .iter()
         .map(|f| f.name())
-        .chain(["eye", "ones", "zeros"])
+        .chain(CONSTRUCTORS)
+        .chain(["kron"])
         .collect();
     let closest = known
         .iter()
@@ -743,9 +816,12 @@ impl Builder<'_> {
             }
             SyntaxKind::Call(name, _, args) => match Func::from_name(name) {
                 Some(f) => build::call(f, go(&args[0])),
+                None if name == "kron" => build::kron(go(&args[0]), go(&args[1])),
                 None => {
                     let shape = self.constants[&(e.span.start, e.span.end)];
+                    let dims: Vec<Dim> = args.iter().filter_map(dimension).collect();
                     match name.as_str() {
+                        "commutation" => build::commutation(dims[0], dims[1]),
                         "eye" => Expr::eye(shape.rows),
                         "ones" => Expr::ones(shape),
                         _ => Expr::zero(shape),

@@ -119,12 +119,18 @@ pub fn shape_of(enode: &Math, child: &dyn Fn(usize) -> Shape) -> Shape {
     };
     match &enode.op {
         Op::Num(_) => Shape::SCALAR,
-        Op::Var(..) | Op::Dvar(_) | Op::Eye | Op::Ones | Op::Zero => enode.leaf_shape,
+        Op::Var(..) | Op::Dvar(_) | Op::Eye | Op::Ones | Op::Zero | Op::Commutation(..) => {
+            enode.leaf_shape
+        }
         Op::Neg | Op::Div | Op::Pow => child(0),
         Op::Add | Op::Sub | Op::Had | Op::HDiv | Op::HPow => either(),
         Op::Mul => build::product_shape(child(0), child(1)),
         Op::T => child(0).transposed(),
         Op::Call(f) => f.result_shape(child(0)),
+        Op::Kron => Shape::new(
+            child(0).rows.times(child(1).rows),
+            child(0).cols.times(child(1).cols),
+        ),
     }
 }
 
@@ -169,6 +175,8 @@ fn symmetric(egraph: &EGraph<Math, MatrixAnalysis>, enode: &Math) -> bool {
         Op::Mul if scalar(0) => sym(1),
         Op::Mul if scalar(1) => sym(0),
         Op::Mul => transpose_of(enode.children[0], enode.children[1]),
+        Op::Kron => sym(0) && sym(1),
+        Op::Commutation(m, n) => m == n,
         _ => false,
     }
 }

@@ -96,6 +96,70 @@ impl Derivative {
         share::share(&self.expr, &taken)
     }
 
+    /// The shapes of what was differentiated and of the variable it was differentiated by: f
+    /// and x, or for a second derivative the gradient by x and the second variable.
+    fn shapes(&self) -> (shape::Shape, shape::Shape) {
+        let shape_of = |name: Symbol| {
+            (self.input.variables.iter())
+                .find(|v| v.name == name)
+                .map_or(shape::Shape::SCALAR, |v| v.shape)
+        };
+        match &self.second {
+            None => (self.input.expr.shape, shape_of(self.wrt)),
+            Some((gradient, y)) => (gradient.shape, shape_of(*y)),
+        }
+    }
+
+    /// Whether the derivative is a Jacobian in vec form, d vec(F) = J d vec(X).
+    pub fn is_vec_form(&self) -> bool {
+        let (f, x) = self.shapes();
+        identify::is_vec_form(f, x)
+    }
+
+    /// For a derivative in vec form, the sentence that says what the printed matrix is, in
+    /// plain text or in LaTeX; `None` for every other derivative.
+    pub fn vec_form_note(&self, latex: bool) -> Option<String> {
+        if !self.is_vec_form() {
+            return None;
+        }
+        let (f, x) = self.shapes();
+        let (length_f, length_x) = (f.rows.times(f.cols), x.rows.times(x.cols));
+        let name = |s: Symbol| {
+            if latex {
+                print::latex_name(s.as_str())
+            } else {
+                s.to_string()
+            }
+        };
+        let y = self.second.as_ref().map_or(self.wrt, |(_, y)| *y);
+        let (of, by) = match (&self.second, latex) {
+            (None, _) => ("f".to_string(), name(y)),
+            (Some(_), false) => (format!("grad_{} f", self.wrt), name(y)),
+            (Some(_), true) => (format!("\\nabla_{{{}}} f", name(self.wrt)), name(y)),
+        };
+        let (rows, cols, transposed) = match self.layout {
+            Layout::Numerator => (length_f, length_x, ""),
+            Layout::Denominator => (length_x, length_f, "ᵀ"),
+        };
+        let layout = match self.layout {
+            Layout::Numerator => "numerator layout",
+            Layout::Denominator => "denominator layout",
+        };
+        Some(if latex {
+            let (rows, cols) = (rows.to_string().replace('*', ""), cols.to_string().replace('*', ""));
+            let transposed = if transposed.is_empty() { "" } else { "^\\top" };
+            format!(
+                "vec form, {layout}: $\\mathrm{{d}}\\operatorname{{vec}}({of}) = J{transposed}\\,\\mathrm{{d}}\\operatorname{{vec}}({by})$ with $J$ the ${rows} \\times {cols}$ matrix above; $\\operatorname{{vec}}$ stacks the columns"
+            )
+        } else {
+            format!(
+                "vec form, {layout}: d vec({of}) = J{transposed} d vec({by}), J the printed {} x {} matrix; vec stacks the columns",
+                parenthesized(rows),
+                parenthesized(cols)
+            )
+        })
+    }
+
     /// The derivative operator in LaTeX: `\frac{\partial}{\partial x}`.
     fn operator(&self) -> String {
         let x = print::latex_name(self.wrt.as_str());
@@ -140,8 +204,11 @@ impl Derivative {
         } else {
             format!("{operator}\\left({f}\\right) = {equation}")
         };
+        let vec_form = self
+            .vec_form_note(true)
+            .map_or(String::new(), |note| format!("\n\nIn {note}."));
         format!(
-            "$$\n{equation}\n$$\n\nwhere {} ({layout}).\n",
+            "$$\n{equation}\n$$\n\nwhere {} ({layout}).{vec_form}\n",
             shapes.join(", ")
         )
     }
@@ -170,6 +237,15 @@ impl Derivative {
         };
         let second = check::check(&of_gradient, *y, &self.expr, self.layout, options);
         first.and(second)
+    }
+}
+
+/// A size for a sentence: `(m*n)` for a product, `n` otherwise.
+fn parenthesized(d: shape::Dim) -> String {
+    if d.factors().len() > 1 {
+        format!("({d})")
+    } else {
+        d.to_string()
     }
 }
 
@@ -349,17 +425,6 @@ pub fn diff_on_current_thread(input: &str, wrt: &str, options: &Options) -> Resu
             ),
             hint: "differentiate a scalar of it, such as sum(...) or u'*f".into(),
         });
-    }
-    for v in [&x, &y] {
-        if !v.shape.cols.is_one() {
-            return Err(Error::Unsupported {
-                message: format!(
-                    "the second derivative by the matrix `{}` ({}) is a tensor of order 4",
-                    v.name, v.shape
-                ),
-                hint: "second derivatives are by scalars and vectors".into(),
-            });
-        }
     }
     let gradient = derivative(&typed.expr, &x, Layout::Denominator)?;
     let expr = derivative(&gradient, &y, options.layout)?;

@@ -110,7 +110,29 @@ pub fn numpy_name(name: &str) -> String {
 }
 
 fn numpy_dim(d: crate::shape::Dim) -> String {
-    numpy_name(&d.to_string())
+    (d.factors().iter())
+        .map(|f| numpy_name(&f.to_string()))
+        .collect::<Vec<_>>()
+        .join("*")
+}
+
+/// A size in LaTeX: a product `m*n` is written `mn`.
+fn latex_dim(d: crate::shape::Dim) -> String {
+    d.to_string().replace('*', "")
+}
+
+/// A subscript in unicode where every character has one (`ₙ`, `ₘ,ₙ`), else `_text`.
+fn unicode_subscript(text: &str) -> String {
+    const FROM: &str = "0123456789aehijklmnoprstuvx,*";
+    const TO: [char; 29] = [
+        '₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉', 'ₐ', 'ₑ', 'ₕ', 'ᵢ', 'ⱼ', 'ₖ', 'ₗ', 'ₘ',
+        'ₙ', 'ₒ', 'ₚ', 'ᵣ', 'ₛ', 'ₜ', 'ᵤ', 'ᵥ', 'ₓ', ',', '·',
+    ];
+    let mapped: Option<String> = text
+        .chars()
+        .map(|c| FROM.chars().position(|f| f == c).map(|i| TO[i]))
+        .collect();
+    mapped.unwrap_or_else(|| format!("_({text})"))
 }
 
 /// The word a printed factor starts or ends with, when it is a name or a number (not a
@@ -146,13 +168,15 @@ fn runs_together(a: &Expr, b: &Expr) -> bool {
     tail.contains('/') || tail.chars().count() > 1 || head.chars().count() > 1
 }
 
-/// Binding strength, loosest first.
+/// Binding strength, loosest first. An infix Kronecker product binds more loosely than a
+/// matrix product, so a factor A ⊗ B of a product is always in parentheses.
 const SUM: u8 = 1;
 const NEG: u8 = 2;
-const PRODUCT: u8 = 3;
-const POWER: u8 = 4;
-const POSTFIX: u8 = 5;
-const ATOM: u8 = 6;
+const KRON: u8 = 3;
+const PRODUCT: u8 = 4;
+const POWER: u8 = 5;
+const POSTFIX: u8 = 6;
+const ATOM: u8 = 7;
 
 fn precedence(e: &Expr, format: Format) -> u8 {
     match &e.op {
@@ -166,6 +190,7 @@ fn precedence(e: &Expr, format: Format) -> u8 {
         Op::Pow | Op::HPow => POWER,
         Op::Call(Func::Inv) if format == Format::Latex => POSTFIX,
         Op::T => POSTFIX,
+        Op::Kron if matches!(format, Format::Latex | Format::Unicode) => KRON,
         _ => ATOM,
     }
 }
@@ -225,6 +250,67 @@ impl Printer {
                 })
             }
             Op::Call(f) => self.call(out, *f, e.a()),
+            Op::Kron => self.kron(out, e.a(), e.b()),
+            Op::Commutation(m, n) => self.commutation(out, *m, *n),
+        }
+    }
+
+    /// A ⊗ B; an identity factor shows its size (I_n ⊗ A), which the product leaves open.
+    fn kron(&self, out: &mut impl Write, a: &Expr, b: &Expr) -> std::fmt::Result {
+        let (before, between, after) = match self.format {
+            Format::Text => ("kron(", ", ", ")"),
+            Format::Numpy | Format::Torch => (if self.format == Format::Torch { "torch.kron(" } else { "np.kron(" }, ", ", ")"),
+            Format::Latex => ("", " \\otimes ", ""),
+            Format::Unicode => ("", " ⊗ ", ""),
+        };
+        let infix = before.is_empty();
+        out.write_str(before)?;
+        for (i, factor) in [a, b].into_iter().enumerate() {
+            if i == 1 {
+                out.write_str(between)?;
+            }
+            if infix && factor.op == Op::Eye {
+                self.sized_identity(out, factor.shape.rows)?;
+            } else if infix {
+                self.child(out, factor, POWER)?;
+            } else {
+                self.expr(out, factor)?;
+            }
+        }
+        out.write_str(after)
+    }
+
+    /// I_n in LaTeX and unicode.
+    fn sized_identity(&self, out: &mut impl Write, n: crate::shape::Dim) -> std::fmt::Result {
+        match self.format {
+            Format::Latex => write!(out, "I_{{{}}}", latex_dim(n)),
+            _ => write!(out, "I{}", unicode_subscript(&n.to_string())),
+        }
+    }
+
+    /// The commutation matrix: K_{m,n} in print, a permuted identity in Python.
+    fn commutation(
+        &self,
+        out: &mut impl Write,
+        m: crate::shape::Dim,
+        n: crate::shape::Dim,
+    ) -> std::fmt::Result {
+        let (pm, pn) = (numpy_dim(m), numpy_dim(n));
+        match self.format {
+            Format::Text => write!(out, "commutation({m}, {n})"),
+            Format::Latex => write!(out, "K_{{{},{}}}", latex_dim(m), latex_dim(n)),
+            Format::Unicode => {
+                write!(out, "K{}", unicode_subscript(&format!("{m},{n}")))
+            }
+            // Row i + n·j of K is the unit row at j + m·i.
+            Format::Numpy => write!(
+                out,
+                "np.eye(({pm})*({pn}))[np.arange(({pm})*({pn})).reshape(({pm}), ({pn}), order='F').ravel()]"
+            ),
+            Format::Torch => write!(
+                out,
+                "torch.eye(({pm})*({pn}))[torch.arange(({pm})*({pn})).reshape(({pn}), ({pm})).T.reshape(-1)]"
+            ),
         }
     }
 
@@ -503,6 +589,13 @@ impl Printer {
             Func::Diag if a.shape.is_column() => (format!("{m}.diagflat("), ")"),
             Func::Diag if torch => (format!("{m}.diagonal("), ").reshape(-1, 1)"),
             Func::Diag => (format!("{m}.diag("), ").reshape(-1, 1)"),
+            // vec stacks columns: Fortran order in NumPy, the rows of the transpose in torch.
+            Func::Vec if torch => {
+                out.write_str("torch.reshape(")?;
+                self.child(out, a, POSTFIX)?;
+                return out.write_str(".T, (-1, 1))");
+            }
+            Func::Vec => (format!("{m}.reshape("), ", (-1, 1), order='F')"),
             _ => (format!("{m}.{}(", f.name()), ")"),
         };
         self.wrapped(out, &before, a, "", after)

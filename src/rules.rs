@@ -370,6 +370,10 @@ fn to_pattern(e: &Syntax) -> std::result::Result<Pat, String> {
         SyntaxKind::Call(name, _, args) if name == "d" && args.len() == 1 => {
             Ok(Pat::D(Box::new(to_pattern(&args[0])?)))
         }
+        SyntaxKind::Call(name, _, args) if name == "kron" => match args.as_slice() {
+            [a, b] => node(Op::Kron, &[a, b]),
+            _ => Err("`kron` takes two arguments".into()),
+        },
         SyntaxKind::Call(name, _, args) => {
             let f = Func::from_name(name).ok_or_else(|| format!("unknown function `{name}`"))?;
             match args.as_slice() {

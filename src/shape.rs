@@ -20,6 +20,42 @@ impl Dim {
     pub fn is_one(self) -> bool {
         self == Dim::ONE
     }
+
+    /// The product of two sizes, as the length of vec(X) or a side of a Kronecker product:
+    /// literals multiply; symbolic factors are kept in one canonical name (`m*n`, `2*n`).
+    pub fn times(self, other: Dim) -> Dim {
+        let mut literal: u64 = 1;
+        let mut names: Vec<String> = Vec::new();
+        for factor in self.factors().into_iter().chain(other.factors()) {
+            match factor {
+                Dim::Lit(n) => literal = literal.saturating_mul(n),
+                Dim::Sym(s) => names.push(s.to_string()),
+            }
+        }
+        names.sort();
+        if names.is_empty() {
+            return Dim::Lit(literal);
+        }
+        if literal != 1 {
+            names.insert(0, literal.to_string());
+        }
+        Dim::Sym(Symbol::from(names.join("*")))
+    }
+
+    /// The factors of a size: `m*n` has `m` and `n`; a plain size is its own factor.
+    pub fn factors(self) -> Vec<Dim> {
+        match self {
+            Dim::Lit(_) => vec![self],
+            Dim::Sym(s) => s
+                .as_str()
+                .split('*')
+                .map(|f| match f.parse() {
+                    Ok(n) => Dim::Lit(n),
+                    Err(_) => Dim::Sym(Symbol::from(f)),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl fmt::Display for Dim {
