@@ -250,8 +250,9 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
                 message: format!(
                     "the gradient through `{node}` has no matrix form nabla can write"
                 ),
-                hint: "differentiate the vec or Kronecker expression itself (its vec-form Jacobian)"
-                    .into(),
+                hint:
+                    "differentiate the vec or Kronecker expression itself (its vec-form Jacobian)"
+                        .into(),
             });
         }
         _ => unreachable!(
@@ -459,8 +460,14 @@ fn diag_inward(p: &Expr) -> Option<Expr> {
 /// the mixed product (A ⊗ B)(C ⊗ D) = AC ⊗ BD.
 fn distribute(left: Expr, j: Expr) -> Expr {
     match j.op {
-        Op::Add => add(distribute(left.clone(), j.a().clone()), distribute(left, j.b().clone())),
-        Op::Sub => sub(distribute(left.clone(), j.a().clone()), distribute(left, j.b().clone())),
+        Op::Add => add(
+            distribute(left.clone(), j.a().clone()),
+            distribute(left, j.b().clone()),
+        ),
+        Op::Sub => sub(
+            distribute(left.clone(), j.a().clone()),
+            distribute(left, j.b().clone()),
+        ),
         Op::Neg => neg(distribute(left, j.a().clone())),
         _ => mul(left, j),
     }
@@ -530,10 +537,7 @@ impl VecForward {
             // vec(Uᵀ) = K vec(U).
             Op::T => {
                 let u = &args[0];
-                mul(
-                    build::commutation(u.shape.rows, u.shape.cols),
-                    self.jac(u)?,
-                )
+                mul(build::commutation(u.shape.rows, u.shape.cols), self.jac(u)?)
             }
             Op::Had | Op::HDiv => {
                 let linear = usize::from(!args[0].has_dvar());
@@ -547,6 +551,19 @@ impl VecForward {
                 self.scaled(&factor, &args[linear])?
             }
             Op::Call(Func::Vec) => self.jac(&args[0])?,
+            Op::Call(Func::Diag) => {
+                // With M = diag(vec(Iₙ)), the mask of the diagonal in vec form:
+                // vec(diag(u)) = M (1ₙ ⊗ Iₙ) u and diag(U) = (1ₙᵀ ⊗ Iₙ) M vec(U).
+                let u = &args[0];
+                let n = u.shape.rows;
+                let mask = call(Func::Diag, call(Func::Vec, Expr::eye(n)));
+                let copies = build::kron(Expr::ones(Shape::column(n)), Expr::eye(n));
+                if u.shape.is_column() {
+                    mul(mask, mul(copies, self.jac(u)?))
+                } else {
+                    mul(t(copies), mul(mask, self.jac(u)?))
+                }
+            }
             _ => return Err(self.stuck(e)),
         })
     }
@@ -594,9 +611,7 @@ impl VecForward {
 
     fn stuck(&self, e: &Expr) -> Error {
         Error::Unsupported {
-            message: format!(
-                "the vec-form Jacobian of `{e}` has no matrix form nabla can write"
-            ),
+            message: format!("the vec-form Jacobian of `{e}` has no matrix form nabla can write"),
             hint: "differentiate a scalar function of it, or one entry at a time".into(),
         }
     }

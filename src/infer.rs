@@ -284,6 +284,7 @@ impl Inference<'_> {
         let (r, c) = (d(self, s.0), d(self, s.1));
         match (r.as_str(), c.as_str()) {
             ("1", "1") => "R".into(),
+            (_, "1") if r.contains('*') => format!("R^({r})"),
             (_, "1") => format!("R^{r}"),
             _ => format!("R^({r} x {c})"),
         }

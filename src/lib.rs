@@ -146,7 +146,10 @@ impl Derivative {
             Layout::Denominator => "denominator layout",
         };
         Some(if latex {
-            let (rows, cols) = (rows.to_string().replace('*', ""), cols.to_string().replace('*', ""));
+            let (rows, cols) = (
+                rows.to_string().replace('*', ""),
+                cols.to_string().replace('*', ""),
+            );
             let transposed = if transposed.is_empty() { "" } else { "^\\top" };
             format!(
                 "vec form, {layout}: $\\mathrm{{d}}\\operatorname{{vec}}({of}) = J{transposed}\\,\\mathrm{{d}}\\operatorname{{vec}}({by})$ with $J$ the ${rows} \\times {cols}$ matrix above; $\\operatorname{{vec}}$ stacks the columns"

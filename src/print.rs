@@ -259,7 +259,15 @@ impl Printer {
     fn kron(&self, out: &mut impl Write, a: &Expr, b: &Expr) -> std::fmt::Result {
         let (before, between, after) = match self.format {
             Format::Text => ("kron(", ", ", ")"),
-            Format::Numpy | Format::Torch => (if self.format == Format::Torch { "torch.kron(" } else { "np.kron(" }, ", ", ")"),
+            Format::Numpy | Format::Torch => (
+                if self.format == Format::Torch {
+                    "torch.kron("
+                } else {
+                    "np.kron("
+                },
+                ", ",
+                ")",
+            ),
             Format::Latex => ("", " \\otimes ", ""),
             Format::Unicode => ("", " ⊗ ", ""),
         };

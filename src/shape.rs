@@ -137,6 +137,8 @@ impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_scalar() {
             write!(f, "R")
+        } else if self.cols.is_one() && self.rows.factors().len() > 1 {
+            write!(f, "R^({})", self.rows)
         } else if self.cols.is_one() {
             write!(f, "R^{}", self.rows)
         } else {
