@@ -76,6 +76,9 @@ pub fn add(a: Expr, b: Expr) -> Expr {
     if b.is_zero() && (b.shape == shape || b.shape.is_scalar()) && a.shape == shape {
         return a;
     }
+    if let Some(spread) = broadcast_past_zero(&a, &b, shape) {
+        return spread;
+    }
     if b.op == Op::Neg {
         return sub(a, b.a().clone());
     }
@@ -86,6 +89,13 @@ pub fn add(a: Expr, b: Expr) -> Expr {
         return sub(b, a.a().clone());
     }
     Expr::node(Op::Add, vec![a, b], shape)
+}
+
+/// A scalar plus or minus a zero array is the scalar spread over the array's shape, s·1; the
+/// scalar alone would lose the shape.
+fn broadcast_past_zero(a: &Expr, b: &Expr, shape: Shape) -> Option<Expr> {
+    (a.shape.is_scalar() && b.is_zero() && !shape.is_scalar())
+        .then(|| mul(a.clone(), Expr::ones(shape)))
 }
 
 /// `a - b`; like terms combine (`3*X - X = 2*X`, `X - X = 0`).
@@ -100,8 +110,11 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
             return mul(Expr::num(ka - kb), ta.clone());
         }
     }
-    if b.is_zero() && b.shape == shape {
+    if b.is_zero() && (b.shape == shape || b.shape.is_scalar()) && a.shape == shape {
         return a;
+    }
+    if let Some(spread) = broadcast_past_zero(&a, &b, shape) {
+        return spread;
     }
     if a.is_zero() && a.shape == shape && b.shape == shape {
         return neg(b);

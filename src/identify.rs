@@ -121,7 +121,7 @@ fn transposed_terms(j: &Expr) -> Expr {
 /// result, or a derivative by a matrix, other than a scalar's gradient.
 pub fn is_vec_form(f: Shape, x: Shape) -> bool {
     let vector = |s: Shape| s.cols.is_one() || s.rows.is_one();
-    !f.is_scalar() && !x.is_scalar() && !(vector(f) && x.cols.is_one())
+    !(f.is_scalar() || x.is_scalar() || (vector(f) && x.cols.is_one()))
 }
 
 /// dF with dX replaced by 1: the derivative by a scalar.

@@ -220,7 +220,7 @@ impl Printer {
             Op::Add | Op::Sub => {
                 self.child(out, e.a(), SUM)?;
                 out.write_str(if e.op == Op::Add { " + " } else { " - " })?;
-                self.child(out, e.b(), PRODUCT)
+                self.child(out, e.b(), KRON)
             }
             Op::Mul => self.product(out, e),
             Op::Div => self.division(out, e),
@@ -280,7 +280,7 @@ impl Printer {
             if infix && factor.op == Op::Eye {
                 self.sized_identity(out, factor.shape.rows)?;
             } else if infix {
-                self.child(out, factor, POWER)?;
+                self.child(out, factor, PRODUCT)?;
             } else {
                 self.expr(out, factor)?;
             }
@@ -332,7 +332,8 @@ impl Printer {
     /// Writes the base of a superscript; in LaTeX a base that has a superscript of its own
     /// goes in braces (`{A^\top}^{-1}`), since `A^\top^{-1}` is a double superscript.
     fn base(&self, out: &mut impl Write, e: &Expr, min: u8) -> std::fmt::Result {
-        let superscripted = matches!(e.op, Op::T | Op::Pow | Op::HPow | Op::Call(Func::Inv));
+        let superscripted = matches!(e.op, Op::T | Op::Pow | Op::HPow | Op::Call(Func::Inv))
+            || (e.op == Op::Ones && e.shape.is_row());
         if self.format == Format::Latex && superscripted && precedence(e, self.format) >= min {
             out.write_str("{")?;
             self.expr(out, e)?;
@@ -406,9 +407,11 @@ impl Printer {
         let (r, c) = (shape.rows, shape.cols);
         match (self.format, op) {
             (Format::Latex, Op::Eye) => out.write_str("I"),
+            (Format::Latex, Op::Ones) if shape.is_row() => out.write_str("\\mathbf{1}^\\top"),
             (Format::Latex, Op::Ones) => out.write_str("\\mathbf{1}"),
             (Format::Latex, _) => out.write_str("0"),
             (Format::Unicode, Op::Eye) => out.write_str("I"),
+            (Format::Unicode, Op::Ones) if shape.is_row() => out.write_str("𝟏ᵀ"),
             (Format::Unicode, Op::Ones) => out.write_str("𝟏"),
             (Format::Unicode, _) => out.write_str("0"),
             (Format::Numpy | Format::Torch, Op::Eye) => {
@@ -519,6 +522,23 @@ impl Printer {
     }
 
     fn call(&self, out: &mut impl Write, f: Func, a: &Expr) -> std::fmt::Result {
+        // vec(Iₙ) shows its size, which nothing around it tells.
+        if f == Func::Vec
+            && a.op == Op::Eye
+            && matches!(self.format, Format::Latex | Format::Unicode)
+        {
+            out.write_str(if self.format == Format::Latex {
+                "\\operatorname{vec}\\left("
+            } else {
+                "vec("
+            })?;
+            self.sized_identity(out, a.shape.rows)?;
+            return out.write_str(if self.format == Format::Latex {
+                "\\right)"
+            } else {
+                ")"
+            });
+        }
         match self.format {
             Format::Text => self.wrapped(out, f.name(), a, "(", ")"),
             Format::Unicode => self.unicode_call(out, f, a),

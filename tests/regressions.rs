@@ -57,3 +57,12 @@ fn regression_a_negative_constant_prints_as_a_difference() {
     let d = nabla::diff("x.^(relu(W*z) - 1)", "x", &Options::default()).unwrap();
     assert!(!d.text().contains("+ (-"), "{}", d.text());
 }
+
+#[test]
+fn regression_a_scalar_minus_a_zero_array_keeps_the_arrays_shape() {
+    // d(s - v) with dv = 0 became ds alone, a scalar where a vector was: (ds)·x' then had the
+    // shape of a row, and the e-graph merged values of two shapes (an internal error).
+    sound("a: R; y: R^n; (step(a) - y*sum(B'))*x' + A", "a");
+    sound("a: R; y: R^n; sum(((a - y)*x')^2)", "a");
+    sound("a: R; y: R^n; (a + 0*y)*x'", "a");
+}
