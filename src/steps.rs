@@ -137,6 +137,10 @@ fn identification(f: &Expr, x: &Variable, layout: Layout) -> String {
         )
     } else if x.shape.is_scalar() {
         format!("dF = D d{n} with d{n} a scalar, so D is dF at d{n} = 1")
+    } else if crate::identify::is_vec_form(f.shape, x.shape) {
+        format!(
+            "vec(dF) = J vec(d{n}), read off term by term with vec(A d{n} B) = (Bᵀ ⊗ A) vec(d{n}) and vec(d{n}ᵀ) = K vec(d{n}) (vec stacks the columns)"
+        )
     } else {
         format!("dF = J d{n}, read off term by term (forward)")
     };

@@ -7,7 +7,7 @@ use common::renders;
 use nabla::eval::{self, Draw};
 use nabla::{Layout, Options};
 
-const CASES: [(&str, &str, &str); 5] = [
+const CASES: [(&str, &str, &str); 6] = [
     ("least-squares", "w", "a = X*w; b = a - y; norm2(b)^2"),
     ("quadratic-form", "x", "x'*A*x"),
     ("log-determinant", "X", "logdet(X) + tr(A*inv(X))"),
@@ -17,6 +17,7 @@ const CASES: [(&str, &str, &str); 5] = [
         "w",
         "X: R^(m x n); y: R^m; sum(log(1 + exp(-y.*(X*w))))",
     ),
+    ("vec-congruence", "X", "X: R^(m x n); A: R^(m x m); X'*A*X"),
 ];
 
 /// The formulas of a Markdown text: the `$$...$$` blocks and the `$...$` spans.
