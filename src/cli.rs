@@ -14,13 +14,15 @@ The language:
   operators      + - * /  ^ (scalar or integer matrix power)  ' or ^T (transpose)
                  .* ./ .^ (elementwise; also ⊙)
   functions      exp log sin cos tan tanh sigmoid relu step abs sign sqrt
-                 sum norm1 norm2 tr det logdet inv diag eye(n) ones(n) zeros(m, n)
+                 sum norm1 norm2 tr det logdet inv diag vec kron(A, B)
+                 eye(n) ones(n) zeros(m, n) commutation(m, n)
 
 Examples:
   nabla diff \"x'*A*x\" --wrt x                     x'*(A + A')
   nabla diff \"norm2(X*w - y)^2\" --wrt w           2*(X*w - y)'*X
   nabla diff \"logdet(X)\" --wrt X --format latex   X^{-1}
   nabla hessian \"x'*A*x\" --wrt x                  A + A'
+  nabla diff \"A*X*B\" --wrt X                     kron(B', A)   (vec form)
   echo \"sum(exp(x))\" | nabla diff - --wrt x --format numpy
 
 Exit codes: 0 success, 1 no derivative of that kind (or --check failed), 2 bad input or usage.";
