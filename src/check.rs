@@ -132,6 +132,9 @@ fn compare(
     if structured && input.expr.shape.is_scalar() {
         return compare_along(input, variable, derivative, layout, point);
     }
+    if structured {
+        return compare_vec_along(input, variable, derivative, layout, point);
+    }
     let symbolic = eval::eval(derivative, point).filter(finite)?;
     let numeric = finite_difference(input, x, layout, point)?;
     if symbolic.shape() != numeric.shape() {
@@ -190,6 +193,54 @@ fn compare_along(
         let numeric = ((at(h)? - at(-h)?) / (2.0 * h))[(0, 0)];
         let predicted = (&numerator * &direction).trace();
         worst = worst.max((predicted - numeric).abs() / (1.0 + numeric.abs()));
+    }
+    Some(worst)
+}
+
+/// For a vec-form derivative J by a structured variable, d vec(F) = J vec(dX) only has to hold
+/// for dX in the variable's space: compare J vec(V) with central differences of F along random
+/// directions V of that space.
+fn compare_vec_along(
+    input: &Typed,
+    x: &crate::infer::Variable,
+    derivative: &Expr,
+    layout: Layout,
+    point: &Point,
+) -> Option<f64> {
+    let symbolic = eval::eval(derivative, point).filter(finite)?;
+    let jacobian = if layout == Layout::Denominator {
+        symbolic.transpose()
+    } else {
+        symbolic
+    };
+    let dims = point.dims(x.shape);
+    let mut rng = eval::rng(
+        point.values[&x.name]
+            .iter()
+            .map(|v| v.to_bits())
+            .fold(0, u64::wrapping_add),
+    );
+    let mut worst: f64 = 0.0;
+    for _ in 0..3 {
+        let mut direction = eval::random_value(dims, x.props, Draw::Signed, &mut rng);
+        if !x.props.diag {
+            direction = (&direction + direction.transpose()) * 0.5;
+        }
+        let at = |t: f64| {
+            let mut p = point.clone();
+            let moved = &p.values[&x.name] + &direction * t;
+            p.values.insert(x.name, moved);
+            eval::eval(&input.expr, &p).filter(finite)
+        };
+        let h = 1e-5;
+        let numeric = (at(h)? - at(-h)?) / (2.0 * h);
+        let along = DMatrix::from_column_slice(direction.len(), 1, direction.as_slice());
+        if jacobian.ncols() != along.nrows() || jacobian.nrows() != numeric.len() {
+            return Some(f64::INFINITY);
+        }
+        let predicted = &jacobian * along;
+        let numeric = DMatrix::from_column_slice(numeric.len(), 1, numeric.as_slice());
+        worst = worst.max((predicted - &numeric).amax() / (1.0 + numeric.amax()));
     }
     Some(worst)
 }

@@ -66,3 +66,12 @@ fn regression_a_scalar_minus_a_zero_array_keeps_the_arrays_shape() {
     sound("a: R; y: R^n; sum(((a - y)*x')^2)", "a");
     sound("a: R; y: R^n; (a + 0*y)*x'", "a");
 }
+
+#[test]
+fn regression_a_vec_form_by_a_structured_variable_is_checked_on_its_space() {
+    // --check perturbed every entry of a diag variable, off-diagonal ones too, where sign(D)
+    // jumps: a right (zero) derivative was reported wrong.
+    sound("D: R^(n x n) diag; sign(D)*A", "D");
+    sound("D: R^(n x n) diag; D*A*D", "D");
+    sound("S: R^(n x n) sym; S*A*S", "S");
+}
