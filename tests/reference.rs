@@ -54,3 +54,34 @@ fn the_markdown_block_renders_and_names_the_shapes() {
         });
     }
 }
+
+#[test]
+fn a_vec_form_markdown_block_states_its_layout_and_renders() {
+    for (input, second, layout, name) in [
+        ("A*X*B", None, nabla::Layout::Numerator, "vec-sandwich"),
+        (
+            "X: R^(m x n); A: R^(m x m); tr(X'*A*X)",
+            Some("X"),
+            nabla::Layout::Denominator,
+            "vec-hessian",
+        ),
+    ] {
+        let options = nabla::Options {
+            second: second.map(String::from),
+            layout,
+        };
+        let d = nabla::diff(input, "X", &options).expect("differentiates");
+        let block = d.markdown();
+        let equation = block.split("$$").nth(1).expect("a display equation");
+        renders(equation.trim()).unwrap_or_else(|e| panic!("{e}"));
+        let note = block.split("In vec form").nth(1).expect("the vec-form note");
+        for (i, span) in note.split('$').enumerate() {
+            if i % 2 == 1 {
+                renders(span).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, description => input, omit_expression => true}, {
+            insta::assert_snapshot!(format!("markdown__{name}"), block);
+        });
+    }
+}
