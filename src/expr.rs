@@ -241,12 +241,33 @@ pub struct Expr(pub Arc<Node>);
 
 impl PartialEq for Expr {
     fn eq(&self, other: &Expr) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-            || (self.hash == other.hash
-                && self.op == other.op
-                && self.shape == other.shape
-                && self.args == other.args)
+        structurally_equal(self, other, &mut std::collections::HashSet::new())
     }
+}
+
+/// Structural equality over DAGs: each pair of nodes is compared once (`equal` holds the pairs
+/// already found equal), so two copies of a deeply shared expression built apart compare in
+/// time linear in their number of distinct nodes, not in their size as trees.
+fn structurally_equal(
+    a: &Expr,
+    b: &Expr,
+    equal: &mut std::collections::HashSet<(usize, usize)>,
+) -> bool {
+    if Arc::ptr_eq(&a.0, &b.0) {
+        return true;
+    }
+    if a.hash != b.hash || a.op != b.op || a.shape != b.shape || a.args.len() != b.args.len() {
+        return false;
+    }
+    let pair = (Arc::as_ptr(&a.0) as usize, Arc::as_ptr(&b.0) as usize);
+    if equal.contains(&pair) {
+        return true;
+    }
+    let same = (a.args.iter().zip(&b.args)).all(|(x, y)| structurally_equal(x, y, equal));
+    if same {
+        equal.insert(pair);
+    }
+    same
 }
 
 impl Eq for Expr {}

@@ -74,7 +74,10 @@ fn a_vec_form_markdown_block_states_its_layout_and_renders() {
         let block = d.markdown();
         let equation = block.split("$$").nth(1).expect("a display equation");
         renders(equation.trim()).unwrap_or_else(|e| panic!("{e}"));
-        let note = block.split("In vec form").nth(1).expect("the vec-form note");
+        let note = block
+            .split("In vec form")
+            .nth(1)
+            .expect("the vec-form note");
         for (i, span) in note.split('$').enumerate() {
             if i % 2 == 1 {
                 renders(span).unwrap_or_else(|e| panic!("{e}"));
