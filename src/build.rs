@@ -209,6 +209,9 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
 /// (A ⊗ B)(C ⊗ D) = AC ⊗ BD, where both products are defined. A plain matrix M is taken as
 /// 1 ⊗ M or M ⊗ 1 where that fits, so (x ⊗ I)M = x ⊗ M for a column x.
 fn mixed_product(a: &Expr, b: &Expr) -> Option<Expr> {
+    if a.op != Op::Kron && b.op != Op::Kron {
+        return None;
+    }
     let one = Expr::int(1);
     let factors = |e: &Expr, other_is_kron: bool| -> Vec<(Expr, Expr)> {
         match e.op {

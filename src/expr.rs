@@ -278,6 +278,67 @@ impl std::hash::Hash for Expr {
     }
 }
 
+thread_local! {
+    /// The nodes built on this thread, so that a structurally equal node is built once.
+    static INTERNED: std::cell::RefCell<Interner> = Default::default();
+}
+
+/// Hash-consing: equal nodes built on one thread are one allocation, so equality of
+/// expressions from one derivation is a pointer comparison, and sharing is never lost by
+/// building the same subexpression twice. Entries hold weak references; dead ones are swept
+/// when the table has doubled since the last sweep.
+#[derive(Default)]
+struct Interner {
+    nodes: std::collections::HashMap<u64, Vec<std::sync::Weak<Node>>>,
+    entries: usize,
+    swept_at: usize,
+}
+
+impl Interner {
+    fn intern(&mut self, op: Op, args: Vec<Expr>, shape: Shape, hash: u64) -> Expr {
+        let bucket = self.nodes.entry(hash).or_default();
+        let before = bucket.len();
+        bucket.retain(|n| n.strong_count() > 0);
+        self.entries -= before - bucket.len();
+        let found = bucket
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .find(|n| {
+                n.op == op
+                    && n.shape == shape
+                    && n.args.len() == args.len()
+                    && n.args
+                        .iter()
+                        .zip(&args)
+                        .all(|(a, b)| Arc::ptr_eq(&a.0, &b.0))
+            });
+        if let Some(node) = found {
+            return Expr(node);
+        }
+        let node = Arc::new(Node {
+            op,
+            args,
+            shape,
+            hash,
+        });
+        bucket.push(Arc::downgrade(&node));
+        self.entries += 1;
+        if self.entries > 2 * self.swept_at.max(1 << 16) {
+            self.sweep();
+        }
+        Expr(node)
+    }
+
+    fn sweep(&mut self) {
+        self.nodes.retain(|_, bucket| {
+            bucket.retain(|n| n.strong_count() > 0);
+            !bucket.is_empty()
+        });
+        self.entries = self.nodes.values().map(Vec::len).sum();
+        self.swept_at = self.entries;
+    }
+}
+
 impl std::ops::Deref for Expr {
     type Target = Node;
     fn deref(&self) -> &Node {
@@ -293,12 +354,7 @@ impl Expr {
         (&op, &shape).hash(&mut hasher);
         args.iter().for_each(|a| hasher.write_u64(a.hash));
         let hash = hasher.finish();
-        Expr(Arc::new(Node {
-            op,
-            args,
-            shape,
-            hash,
-        }))
+        INTERNED.with(|table| table.borrow_mut().intern(op, args, shape, hash))
     }
 
     /// A leaf.
