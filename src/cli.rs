@@ -131,14 +131,11 @@ pub fn run() -> i32 {
         Command::Diff(args) => diff(args),
         Command::Hessian(args) => diff(DiffArgs { order: 2, ..args }),
         Command::Rules { format } => {
-            print!(
-                "{}",
-                reference::rules_table(match format {
-                    TableArg::Text => TableFormat::Text,
-                    TableArg::Markdown => TableFormat::Markdown,
-                    TableArg::Latex => TableFormat::Latex,
-                })
-            );
+            out(&reference::rules_table(match format {
+                TableArg::Text => TableFormat::Text,
+                TableArg::Markdown => TableFormat::Markdown,
+                TableArg::Latex => TableFormat::Latex,
+            }));
             0
         }
     }
@@ -202,9 +199,9 @@ fn diff(args: DiffArgs) -> i32 {
     let run = crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
         Ok(d) => {
             match args.format {
-                FormatArg::Markdown => print!("{}", d.markdown()),
+                FormatArg::Markdown => out(&d.markdown()),
                 other => {
-                    println!("{}", d.format(format(other)));
+                    out(&format!("{}\n", d.format(format(other))));
                     if let Some(note) = d.vec_form_note(false) {
                         eprintln!("note: {note}");
                     }
@@ -243,8 +240,8 @@ fn steps(input: &str, args: &DiffArgs) -> i32 {
     match crate::derivation(input, &args.wrt[0], layout(args.layout)) {
         Ok(d) => {
             match args.format {
-                FormatArg::Latex | FormatArg::Markdown => print!("{}", d.markdown()),
-                _ => print!("{}", d.text()),
+                FormatArg::Latex | FormatArg::Markdown => out(&d.markdown()),
+                _ => out(&d.text()),
             }
             0
         }
@@ -252,6 +249,23 @@ fn steps(input: &str, args: &DiffArgs) -> i32 {
             eprintln!("{}", e.report(input, "nabla", color()));
             e.exit_code()
         }
+    }
+}
+
+/// Writes to standard output; a closed pipe (`nabla ... | head`) ends nabla quietly, as it
+/// would end any filter.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("nabla: cannot write the output: {e}");
+            std::process::exit(2);
+        }
+        std::process::exit(0);
     }
 }
 
@@ -303,10 +317,13 @@ fn batch(path: &str, args: &DiffArgs) -> i32 {
     }
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
-            None => println!(),
-            Some(Ok(d)) => println!("{}", d.format(format(args.format)).replace('\n', "; ")),
+            None => out("\n"),
+            Some(Ok(d)) => out(&format!(
+                "{}\n",
+                d.format(format(args.format)).replace('\n', "; ")
+            )),
             Some(Err(e)) => {
-                println!("error: {e}");
+                out(&format!("error: {e}\n"));
                 let source = lines[i]
                     .split_once('\t')
                     .map_or(lines[i], |(_, input)| input);

@@ -164,7 +164,8 @@ fn power(a: &Value, p: &Value) -> Option<Value> {
 /// Whether a square matrix is far enough from singular for its inverse to mean something
 /// numerically (condition number below 1e8); near-singular points are outside the domain.
 fn well_conditioned(a: &Value) -> bool {
-    if !a.is_square() {
+    // nalgebra's SVD panics or never returns on NaN or infinite entries.
+    if !a.is_square() || !a.iter().all(|x| x.is_finite()) {
         return false;
     }
     let singular = a.clone().svd(false, false).singular_values;

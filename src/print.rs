@@ -626,6 +626,16 @@ impl Printer {
             Func::Vec => (format!("{m}.reshape("), ", (-1, 1), order='F')"),
             _ => (format!("{m}.{}(", f.name()), ")"),
         };
+        if torch && a.as_num().is_some() {
+            // torch functions take tensors, not Python numbers: torch.log(torch.tensor(float(2))).
+            return self.wrapped(
+                out,
+                &format!("{before}torch.tensor(float("),
+                a,
+                "",
+                &format!(")){after}"),
+            );
+        }
         self.wrapped(out, &before, a, "", after)
     }
 

@@ -689,3 +689,25 @@ fn batch_of_a_missing_file_is_an_error() {
         "{run}"
     );
 }
+
+#[test]
+fn a_closed_output_pipe_ends_nabla_quietly() {
+    // `nabla ... | head`: the reader is gone before nabla writes. A chain of definitions makes
+    // an output far larger than a pipe's buffer.
+    let input: String = (1..=40)
+        .map(|i| format!("p{i} = tanh(A*p{}); ", i - 1))
+        .collect::<String>()
+        .replace("p0", "x")
+        + "sum(p40)";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .args(["diff", &input, "--wrt", "A", "--format", "numpy"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nabla starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("nabla ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -82,31 +82,9 @@ struct Found<'a> {
     message: &'a str,
 }
 
-const KNOWN_BUGS: &[KnownBug] = &[
-    KnownBug {
-        name: "nan-hangs-eval",
-        bug: "nabla::eval::well_conditioned (behind inv and logdet) runs nalgebra's SVD on \
-              matrices with NaN entries, which panics (`Singular value was NaN`) or never returns. \
-              Signed data gives NaN under log, sqrt and .^(1/2) before the checker can redraw \
-              positive data: `nabla diff \"A: R^(n x n); logdet(log(A))\" --wrt A --check` is an \
-              internal error, and `nabla diff \"B: R^(m x n); S: R^(n x n) spd; \
-              sum(inv(S/sum(B.^(1/2)) + eye(n)))\" --wrt B --check` never ends.",
-        repro: ("A: R^(n x n); logdet(log(A))", "A"),
-        constructs: &["positive-data-variable"],
-        symptom: None,
-    },
-    KnownBug {
-        name: "hpow-variable-exponent",
-        bug: "`.^` has a differential only for a constant exponent: `nabla diff \"x: R^n; y: R^n; \
-              sum(x.^y)\" --wrt y`, `x: R^n; a: R; sum(x.^a)` by a and `x: R^n; sum(2 .^ x)` by x \
-              fail with `no differential rule applies` (the scalar `^` has one).",
-        repro: ("x: R^n; y: R^n; sum(x.^y)", "y"),
-        constructs: &["hpow-general"],
-        symptom: None,
-    },
-    KnownBug {
-        name: "check-inaccurate",
-        bug: "`--check` reports a right derivative as wrong when the function is large or curved: \
+const KNOWN_BUGS: &[KnownBug] = &[KnownBug {
+    name: "check-inaccurate",
+    bug: "`--check` reports a right derivative as wrong when the function is large or curved: \
               its central differences use a fixed step (1e-5) and its tolerance (1e-5) is relative \
               to the derivative only, so rounding (eps*|f|/h) and truncation errors pass it. \
               `nabla diff \"b: R; z: R^m; S: R^(n x n) spd; sum((log(exp(z))./exp(z))*b) + \
@@ -116,19 +94,18 @@ const KNOWN_BUGS: &[KnownBug] = &[
               matrix has a condition number up to 1e8 count as in the domain, where no evaluation \
               keeps 5 digits. Matched when Richardson-extrapolated differences (at some step) \
               agree with the derivative to 1e-6 plus the derivative's rounding noise.",
-        repro: (
-            "b: R; z: R^m; S: R^(n x n) spd; sum((log(exp(z))./exp(z))*b) + 2^(det(S)^(1/2))",
-            "z",
-        ),
-        constructs: &[],
-        symptom: Some(|found| {
-            found.message.contains("disagrees with finite differences")
-                && found
-                    .derivative
-                    .is_some_and(|d| agrees_with_accurate_differences(d, found.case.seed))
-        }),
-    },
-];
+    repro: (
+        "b: R; z: R^m; S: R^(n x n) spd; sum((log(exp(z))./exp(z))*b) + 2^(det(S)^(1/2))",
+        "z",
+    ),
+    constructs: &[],
+    symptom: Some(|found| {
+        found.message.contains("disagrees with finite differences")
+            && found
+                .derivative
+                .is_some_and(|d| agrees_with_accurate_differences(d, found.case.seed))
+    }),
+}];
 
 // ---------------------------------------------------------------------------------------------
 // Shapes and variables
