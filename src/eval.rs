@@ -187,14 +187,18 @@ fn call(f: Func, a: &Value) -> Option<Value> {
         Func::Tan => map(f64::tan),
         Func::Tanh => map(f64::tanh),
         Func::Sigmoid => map(sigmoid),
-        Func::Relu => map(|x| x.max(0.0)),
+        // NaN stays NaN (f64::max would drop it), so a value outside a domain, relu(log(-1)),
+        // is never taken for data in it.
+        Func::Relu => map(|x| if x.is_nan() { x } else { x.max(0.0) }),
         Func::Step => map(|x| {
             if x > 0.0 {
                 1.0
             } else if x < 0.0 {
                 0.0
-            } else {
+            } else if x == 0.0 {
                 0.5
+            } else {
+                x
             }
         }),
         Func::Abs => map(f64::abs),
