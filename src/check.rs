@@ -2,9 +2,9 @@
 //! at random data that respects shapes, properties and domains.
 //!
 //! The differences are Richardson-extrapolated, (4 C(h/2) − C(h))/3 with C(h) the central
-//! difference, which cancels the h² error term, and taken at three steps: a large function or
-//! a steep one loses digits to rounding at small steps and to truncation at large ones, and one
-//! of the steps keeps enough. The derivative passes when it agrees with the estimate at one of
+//! difference, which cancels the h² error term, and taken at five steps: a large function or
+//! a steep one loses digits to rounding at small steps and to truncation (or a kink, or the edge
+//! of a domain) at large ones, and one of the steps keeps enough. The derivative passes when it agrees with the estimate at one of
 //! them; a wrong derivative is off at every step.
 
 use crate::eval::{self, Draw, Point, Value};
@@ -152,7 +152,7 @@ fn compare(
 }
 
 /// Relative steps of the differences, largest first.
-const STEPS: [f64; 3] = [1e-2, 1e-3, 1e-4];
+const STEPS: [f64; 5] = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6];
 
 /// The smallest error over [`STEPS`], or `None` when the function leaves its domain at every step.
 fn best_of_steps(error: impl Fn(f64) -> Option<f64>) -> Option<f64> {
