@@ -82,6 +82,12 @@ pub enum Error {
         /// What to do.
         hint: String,
     },
+    /// A derivation that ran past [`crate::budget::TIME_LIMIT`].
+    #[error("time limit: the derivation took longer than {seconds} s")]
+    Time {
+        /// The limit.
+        seconds: f64,
+    },
     /// A bug in nabla: a panic caught at the boundary of a derivation.
     #[error("internal error (a bug in nabla, please report the input): {message}")]
     Internal {
@@ -136,6 +142,9 @@ impl Error {
             | Error::Wrt { hint, .. }
             | Error::Unsupported { hint, .. }
             | Error::Limit { hint, .. } => Some(hint).filter(|h| !h.is_empty()).map(|h| h.as_str()),
+            Error::Time { .. } => Some(
+                "the expression is too large to differentiate and simplify in time; differentiate a part of it, or write it with fewer nested or repeated parts",
+            ),
             Error::Rule { .. } | Error::Internal { .. } => None,
         }
     }

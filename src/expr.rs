@@ -354,6 +354,7 @@ impl Expr {
         (&op, &shape).hash(&mut hasher);
         args.iter().for_each(|a| hasher.write_u64(a.hash));
         let hash = hasher.finish();
+        crate::budget::tick();
         INTERNED.with(|table| table.borrow_mut().intern(op, args, shape, hash))
     }
 

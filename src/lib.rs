@@ -6,6 +6,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod budget;
 pub mod build;
 pub mod check;
 pub mod cli;
@@ -266,7 +267,7 @@ fn latex_shape(s: shape::Shape) -> String {
 /// expansions than [`diff`] takes as input.
 pub fn read(input: &str) -> Result<Typed> {
     with_deep_stack(|| {
-        let program = parse::parse_program_to_depth(input, parse::MAX_OUTPUT_DEPTH)?;
+        let program = parse::parse_output(input)?;
         infer::infer(&program, input)
     })?
 }
@@ -323,9 +324,11 @@ pub fn diff(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
 /// The derivation of the derivative of `input` by `wrt`, step by step (`--steps`).
 pub fn derivation(input: &str, wrt: &str, layout: Layout) -> Result<steps::Derivation> {
     with_deep_stack(|| {
-        let typed = read_here(input)?;
-        let x = variable(&typed, wrt)?.clone();
-        steps::derivation(&typed, &x, layout)
+        budget::within(budget::TIME_LIMIT, || {
+            let typed = read_here(input)?;
+            let x = variable(&typed, wrt)?.clone();
+            steps::derivation(&typed, &x, layout)
+        })
     })?
 }
 
@@ -407,6 +410,10 @@ pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivat
 /// derivations (benchmarks, worker threads with large stacks of their own). Deep inputs need
 /// a stack of a few hundred megabytes.
 pub fn diff_on_current_thread(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
+    budget::within(budget::TIME_LIMIT, || diff_here(input, wrt, options))
+}
+
+fn diff_here(input: &str, wrt: &str, options: &Options) -> Result<Derivative> {
     let typed = read_here(input)?;
     let x = variable(&typed, wrt)?.clone();
     let Some(second) = &options.second else {

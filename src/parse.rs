@@ -23,6 +23,8 @@ pub const MAX_DEPTH: usize = 1000;
 /// The depth accepted when reading nabla's own output back: a derivative can nest deeper than
 /// its input, and printing then parsing must round-trip.
 pub const MAX_OUTPUT_DEPTH: usize = 4000;
+/// The length accepted when reading nabla's own output back, which can be longer than its input.
+pub const MAX_OUTPUT_LEN: usize = 10_000_000;
 
 /// A binary operator as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,10 +152,11 @@ pub fn parse_program(src: &str) -> Result<Program> {
     Reader::new(src, false).program()
 }
 
-/// Parses a complete input nested at most `max_depth` deep.
-pub fn parse_program_to_depth(src: &str, max_depth: usize) -> Result<Program> {
+/// Parses nabla's own output, within [`MAX_OUTPUT_DEPTH`] and [`MAX_OUTPUT_LEN`].
+pub fn parse_output(src: &str) -> Result<Program> {
     Reader {
-        max_depth,
+        max_depth: MAX_OUTPUT_DEPTH,
+        max_len: MAX_OUTPUT_LEN,
         ..Reader::new(src, false)
     }
     .program()
@@ -195,6 +198,7 @@ struct Reader<'s> {
     src: &'s str,
     patterns: bool,
     max_depth: usize,
+    max_len: usize,
 }
 
 impl<'s> Reader<'s> {
@@ -203,6 +207,7 @@ impl<'s> Reader<'s> {
             src,
             patterns,
             max_depth: MAX_DEPTH,
+            max_len: MAX_INPUT_LEN,
         }
     }
 
@@ -215,13 +220,14 @@ impl<'s> Reader<'s> {
     }
 
     fn check_len(&self) -> Result<()> {
-        if self.src.len() > MAX_INPUT_LEN {
+        let limit = self.max_len;
+        if self.src.len() > limit {
             return Err(Error::Limit {
                 message: format!(
-                    "the input is {} bytes; the limit is {MAX_INPUT_LEN}",
+                    "the input is {} bytes; the limit is {limit}",
                     self.src.len()
                 ),
-                span: Span::new(MAX_INPUT_LEN, MAX_INPUT_LEN + 1),
+                span: Span::new(limit, limit + 1),
                 hint: "split the expression with definitions (`a = ...;`)".into(),
             });
         }

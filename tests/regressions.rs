@@ -95,3 +95,24 @@ fn regression_check_of_steep_functions_near_a_pole() {
     });
     assert!(report.passed(), "{report}");
 }
+
+#[test]
+fn a_derivation_past_its_time_limit_is_a_clear_error() {
+    // A 400-level power tower takes about a second: with a millisecond to spare it stops with
+    // Error::Time, not a hang and not a partial result.
+    let input = format!("{}a", "2^".repeat(400));
+    let limit = std::time::Duration::from_millis(1);
+    let result = nabla::budget::within(limit, || {
+        nabla::diff_on_current_thread(&input, "a", &Options::default())
+    });
+    let error = result.expect_err("past the limit");
+    assert_eq!(error, nabla::Error::Time { seconds: 0.001 });
+    assert_eq!(error.exit_code(), 2);
+    assert!(
+        error
+            .report(&input, "nabla", false)
+            .contains("took longer than 0.001 s"),
+        "{}",
+        error.report(&input, "nabla", false)
+    );
+}
