@@ -43,7 +43,7 @@ pub fn within<T>(limit: Duration, work: impl FnOnce() -> Result<T>) -> Result<T>
 pub fn tick() {
     let ticks = TICKS.get().wrapping_add(1);
     TICKS.set(ticks);
-    if ticks % 1024 == 0
+    if ticks.is_multiple_of(1024)
         && let Some(deadline) = DEADLINE.get()
         && Instant::now() > deadline
     {
