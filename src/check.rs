@@ -142,23 +142,46 @@ fn compare(
         return compare_vec_along(input, variable, derivative, layout, point);
     }
     let symbolic = eval::eval(derivative, point).filter(finite)?;
-    best_of_steps(|step| {
-        let numeric = finite_difference(input, x, layout, point, step)?;
-        if symbolic.shape() != numeric.shape() {
-            return Some(f64::INFINITY);
-        }
-        Some((&symbolic - &numeric).amax() / (1.0 + numeric.amax()))
+    let f = eval::eval(&input.expr, point).filter(finite)?;
+    best_of_steps(&symbolic, &f, |step| {
+        finite_difference(input, x, layout, point, step)
     })
+}
+
+/// What rounding alone can put into a difference quotient of f with step `h`: f's digits lost
+/// in f(x + h) − f(x − h), divided by h (with a margin for the evaluation's own rounding). A
+/// large f (an inverse near singular, an exponential) leaves the derivative that few digits.
+fn rounding(f: &Value, h: f64) -> f64 {
+    1e3 * f64::EPSILON * (1.0 + f.amax()) / h
 }
 
 /// Relative steps of the differences, largest first.
 const STEPS: [f64; 5] = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6];
 
-/// The smallest error over [`STEPS`], or `None` when the function leaves its domain at every step.
-fn best_of_steps(error: impl Fn(f64) -> Option<f64>) -> Option<f64> {
-    STEPS
-        .iter()
-        .filter_map(|&h| error(h))
+/// The error of `predicted` against the differences `estimate` of f at the best of [`STEPS`],
+/// beyond what rounding explains; `None` when no two neighbouring steps agree with each other:
+/// the function leaves its domain, or the point is so near a singularity that differences say
+/// nothing there (the check then draws another point).
+fn best_of_steps(
+    predicted: &Value,
+    f: &Value,
+    estimate: impl Fn(f64) -> Option<Value>,
+) -> Option<f64> {
+    let estimates: Vec<(f64, Value)> = (STEPS.iter())
+        .filter_map(|&h| Some((h, estimate(h)?)))
+        .collect();
+    let gap = |a: &Value, b: &Value, h: f64| {
+        if a.shape() != b.shape() {
+            return f64::INFINITY;
+        }
+        ((a - b).amax() - rounding(f, h)).max(0.0) / (1.0 + b.amax())
+    };
+    let conclusive = (estimates.windows(2)).any(|w| gap(&w[0].1, &w[1].1, w[1].0) <= TOLERANCE);
+    if !conclusive {
+        return None;
+    }
+    (estimates.iter())
+        .map(|(h, numeric)| gap(predicted, numeric, *h))
         .min_by(f64::total_cmp)
 }
 
@@ -206,9 +229,10 @@ fn compare_along(
     for _ in 0..3 {
         let direction = direction_in_space(x, dims, &mut rng);
         let predicted = (&numerator * &direction).trace();
-        let error = best_of_steps(|h| {
-            let numeric = extrapolated(|t| moved(input, x, point, &direction, t), h)?[(0, 0)];
-            Some((predicted - numeric).abs() / (1.0 + numeric.abs()))
+        let f = moved(input, x, point, &direction, 0.0)?;
+        let predicted = DMatrix::from_element(1, 1, predicted);
+        let error = best_of_steps(&predicted, &f, |h| {
+            extrapolated(|t| moved(input, x, point, &direction, t), h)
         })?;
         worst = worst.max(error);
     }
@@ -274,13 +298,14 @@ fn compare_vec_along(
             return Some(f64::INFINITY);
         }
         let predicted = &jacobian * along;
-        let error = best_of_steps(|h| {
+        let f = moved(input, x, point, &direction, 0.0)?;
+        let error = best_of_steps(&predicted, &f, |h| {
             let numeric = extrapolated(|t| moved(input, x, point, &direction, t), h)?;
-            if predicted.len() != numeric.len() {
-                return Some(f64::INFINITY);
-            }
-            let numeric = DMatrix::from_column_slice(numeric.len(), 1, numeric.as_slice());
-            Some((&predicted - &numeric).amax() / (1.0 + numeric.amax()))
+            Some(DMatrix::from_column_slice(
+                numeric.len(),
+                1,
+                numeric.as_slice(),
+            ))
         })?;
         worst = worst.max(error);
     }
