@@ -79,6 +79,9 @@ pub fn add(a: Expr, b: Expr) -> Expr {
     if let Some(spread) = broadcast_past_zero(&a, &b, shape) {
         return spread;
     }
+    if let Some(spread) = broadcast_past_zero(&b, &a, shape) {
+        return spread;
+    }
     if b.op == Op::Neg {
         return sub(a, b.a().clone());
     }
@@ -115,6 +118,9 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
     }
     if let Some(spread) = broadcast_past_zero(&a, &b, shape) {
         return spread;
+    }
+    if let Some(spread) = broadcast_past_zero(&b, &a, shape) {
+        return neg(spread);
     }
     if a.is_zero() && a.shape == shape && b.shape == shape {
         return neg(b);
@@ -414,6 +420,9 @@ pub fn call(f: Func, a: Expr) -> Expr {
             if a.op == Op::Mul && a.a().shape.is_scalar() =>
         {
             return mul(a.a().clone(), call(f, a.b().clone()));
+        }
+        Func::Tr | Func::Sum | Func::Diag | Func::Vec if a.op == Op::Neg => {
+            return neg(call(f, a.a().clone()));
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),
         Func::Inv if a.op == Op::Call(Func::Inv) => return a.a().clone(),
