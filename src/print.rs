@@ -259,15 +259,8 @@ impl Printer {
     fn kron(&self, out: &mut impl Write, a: &Expr, b: &Expr) -> std::fmt::Result {
         let (before, between, after) = match self.format {
             Format::Text => ("kron(", ", ", ")"),
-            Format::Numpy | Format::Torch => (
-                if self.format == Format::Torch {
-                    "torch.kron("
-                } else {
-                    "np.kron("
-                },
-                ", ",
-                ")",
-            ),
+            Format::Numpy => ("np.kron(", ", ", ")"),
+            Format::Torch => ("torch.kron(", ", ", ")"),
             Format::Latex => ("", " \\otimes ", ""),
             Format::Unicode => ("", " ⊗ ", ""),
         };
@@ -281,6 +274,10 @@ impl Printer {
                 self.sized_identity(out, factor.shape.rows)?;
             } else if infix {
                 self.child(out, factor, PRODUCT)?;
+            } else if self.format == Format::Torch && factor.op == Op::T {
+                // torch.kron cannot take a transposed (non-contiguous) tensor.
+                self.expr(out, factor)?;
+                out.write_str(".contiguous()")?;
             } else {
                 self.expr(out, factor)?;
             }

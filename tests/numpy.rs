@@ -9,6 +9,10 @@
 //! [`nabla::print::numpy_name`] spells them.
 //!
 //! One script holds every case, so Python starts once.
+//!
+//! `--format torch` is held to the same contract with PyTorch tensors. PyTorch is too large to
+//! install for CI, so its test is ignored there: `pip install torch`, then
+//! `cargo test --test numpy -- --ignored`.
 
 mod common;
 use common::{Row, rows};
@@ -23,15 +27,24 @@ use std::process::Command;
 const TOLERANCE: f64 = 1e-9;
 
 /// Defines `run`, which evaluates one case and prints `index ok rows cols values...` (values in
-/// column-major order) or `index error 'message'`.
+/// column-major order) or `index error 'message'`; `MODULE` is `np` or `torch`.
 const PRELUDE: &str = r#"import numpy as np
+try:
+    import torch
+    torch.set_default_dtype(torch.float64)
+except ImportError:
+    torch = None
 
 def run(index, scope, text):
     lines = text.split("\n")
     scope["np"] = np
+    scope["torch"] = torch
     try:
         exec("\n".join(lines[:-1]), scope)
-        result = np.atleast_2d(np.asarray(eval(lines[-1], scope), dtype=float))
+        result = eval(lines[-1], scope)
+        if torch is not None and isinstance(result, torch.Tensor):
+            result = result.detach().numpy()
+        result = np.atleast_2d(np.asarray(result, dtype=float))
         values = [repr(float(v)) for v in result.flatten(order="F")]
         print(index, "ok", result.shape[0], result.shape[1], *values)
     except Exception as e:
@@ -42,13 +55,14 @@ def run(index, scope, text):
 /// One derivative at one point, with the value nabla computes there.
 struct Case {
     id: String,
-    numpy: String,
+    /// The printed derivative, NumPy or PyTorch.
+    code: String,
     point: Point,
     expected: Value,
 }
 
-/// The case of `row` in `layout`, or why it cannot be built.
-fn case(row: &Row, layout: Layout, seed: u64) -> Result<Case, String> {
+/// The case of `row` in `layout` printed in `format`, or why it cannot be built.
+fn case(row: &Row, layout: Layout, seed: u64, format: Format) -> Result<Case, String> {
     let id = format!("{} ({layout:?})", row.name);
     let d = row
         .diff(layout)
@@ -57,7 +71,7 @@ fn case(row: &Row, layout: Layout, seed: u64) -> Result<Case, String> {
         evaluate(&d, seed).ok_or_else(|| format!("{id}: no point in the domain"))?;
     Ok(Case {
         id,
-        numpy: d.format(Format::Numpy),
+        code: d.format(format),
         point,
         expected,
     })
@@ -100,26 +114,31 @@ fn py_string(s: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-/// A value as a 2-D NumPy array literal, every float exactly.
-fn py_array(v: &Value) -> String {
+/// A value as a 2-D NumPy array (or PyTorch tensor) literal, every float exactly.
+fn py_array(v: &Value, format: Format) -> String {
     let rows: Vec<String> = (v.row_iter())
         .map(|r| {
             let entries: Vec<String> = r.iter().map(|x| format!("{x:?}")).collect();
             format!("[{}]", entries.join(", "))
         })
         .collect();
-    format!("np.array([{}])", rows.join(", "))
+    let constructor = if format == Format::Torch {
+        "torch.tensor"
+    } else {
+        "np.array"
+    };
+    format!("{constructor}([{}])", rows.join(", "))
 }
 
 /// The scope of a case: its dimensions as ints and its variables as arrays, by Python name.
-fn py_scope(point: &Point) -> String {
+fn py_scope(point: &Point, format: Format) -> String {
     let mut bindings: Vec<String> = (point.sizes.iter())
         .map(|(d, n)| format!("{}: {n}", py_string(&numpy_name(d.as_str()))))
         .chain(point.values.iter().map(|(v, value)| {
             format!(
                 "{}: {}",
                 py_string(&numpy_name(v.as_str())),
-                py_array(value)
+                py_array(value, format)
             )
         }))
         .collect();
@@ -128,11 +147,11 @@ fn py_scope(point: &Point) -> String {
 }
 
 /// One script that runs every case.
-fn script(cases: &[Case]) -> String {
+fn script(cases: &[Case], format: Format) -> String {
     let mut out = PRELUDE.to_string();
     for (i, c) in cases.iter().enumerate() {
         writeln!(out, "# {}", c.id).unwrap();
-        let (scope, text) = (py_scope(&c.point), py_string(&c.numpy));
+        let (scope, text) = (py_scope(&c.point, format), py_string(&c.code));
         writeln!(out, "run({i}, {scope}, {text})").unwrap();
     }
     out
@@ -145,15 +164,15 @@ enum Outcome {
     Error(String),
 }
 
-/// Checks that Python 3 with NumPy is there: the test fails, not skips, without it.
-fn require_numpy() {
+/// Checks that Python 3 with `module` is there: the test fails, not skips, without it.
+fn require(module: &str) {
     let found = Command::new("python3")
-        .args(["-c", "import numpy"])
+        .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
         found,
-        "the NumPy test needs Python 3 with NumPy: pip install numpy"
+        "this test needs Python 3 with {module}: pip install {module}"
     );
 }
 
@@ -204,7 +223,7 @@ fn disagreement(c: &Case, outcome: Option<&Outcome>) -> Option<String> {
     let scale = 1.0 + c.expected.amax();
     let close =
         actual.shape() == c.expected.shape() && (actual - &c.expected).amax() <= TOLERANCE * scale;
-    (!close).then(|| format!("numpy gives {}", show(actual)))
+    (!close).then(|| format!("python gives {}", show(actual)))
 }
 
 /// A value with its shape, entries in column-major order.
@@ -214,7 +233,19 @@ fn show(v: &Value) -> String {
 
 #[test]
 fn numpy_output_evaluates_to_the_derivative() {
-    require_numpy();
+    require("numpy");
+    every_row_runs(Format::Numpy);
+}
+
+#[test]
+#[ignore = "needs PyTorch, too large to install for CI: pip install torch, then --ignored"]
+fn torch_output_evaluates_to_the_derivative() {
+    require("torch");
+    every_row_runs(Format::Torch);
+}
+
+/// Every table row in both layouts, printed in `format`, run by Python and compared.
+fn every_row_runs(format: Format) {
     let mut failures = Vec::new();
     let mut cases = Vec::new();
     for (i, row) in rows().iter().enumerate() {
@@ -222,19 +253,19 @@ fn numpy_output_evaluates_to_the_derivative() {
             .into_iter()
             .enumerate()
         {
-            match case(row, layout, (2 * i + j) as u64) {
+            match case(row, layout, (2 * i + j) as u64, format) {
                 Ok(c) => cases.push(c),
                 Err(why) => failures.push(why),
             }
         }
     }
-    let outcomes = parse_output(&run_python(&script(&cases)));
+    let outcomes = parse_output(&run_python(&script(&cases, format)));
     for (i, c) in cases.iter().enumerate() {
         if let Some(why) = disagreement(c, outcomes.get(&i)) {
             failures.push(format!(
-                "{}:\n  numpy:    {}\n  expected: {}\n  {why}",
+                "{}:\n  code:     {}\n  expected: {}\n  {why}",
                 c.id,
-                c.numpy,
+                c.code,
                 show(&c.expected)
             ));
         }
