@@ -551,6 +551,7 @@ impl VecForward {
                 self.scaled(&factor, &args[linear])?
             }
             Op::Call(Func::Vec) => self.jac(&args[0])?,
+            Op::Kron => self.kronecker(&args[0], &args[1])?,
             Op::Call(Func::Diag) => {
                 // With M = diag(vec(Iₙ)), the mask of the diagonal in vec form:
                 // vec(diag(u)) = M (1ₙ ⊗ Iₙ) u and diag(U) = (1ₙᵀ ⊗ Iₙ) M vec(U).
@@ -607,6 +608,30 @@ impl VecForward {
         let mut parts = parts.into_iter();
         let first = parts.next().expect("a linear product has a linear factor");
         Ok(parts.fold(first, add))
+    }
+
+    /// J of U ⊗ V (Magnus & Neudecker, theorem 3.10): for U of size m × n and V of size p × q,
+    /// vec(U ⊗ V) = (Iₙ ⊗ K(q, m) ⊗ Iₚ)(vec U ⊗ vec V), and vec U ⊗ vec V is
+    /// (I ⊗ vec V) vec U = (vec U ⊗ I) vec V.
+    fn kronecker(&mut self, u: &Expr, v: &Expr) -> Result<Expr> {
+        let (m, n) = (u.shape.rows, u.shape.cols);
+        let (p, q) = (v.shape.rows, v.shape.cols);
+        let shuffle = build::kron(
+            build::kron(Expr::eye(n), build::commutation(q, m)),
+            Expr::eye(p),
+        );
+        let mut parts = Vec::new();
+        if u.has_dvar() {
+            let spread = build::kron(Expr::eye(Self::length(u)), call(Func::Vec, v.clone()));
+            parts.push(mul(spread, self.jac(u)?));
+        }
+        if v.has_dvar() {
+            let spread = build::kron(call(Func::Vec, u.clone()), Expr::eye(Self::length(v)));
+            parts.push(mul(spread, self.jac(v)?));
+        }
+        let sum = (parts.into_iter().reduce(add))
+            .expect("a linear Kronecker product has a linear factor");
+        Ok(distribute(shuffle, sum))
     }
 
     fn stuck(&self, e: &Expr) -> Error {

@@ -272,6 +272,9 @@ impl Printer {
             }
             if infix && factor.op == Op::Eye {
                 self.sized_identity(out, factor.shape.rows)?;
+            } else if infix && factor.op == Op::Kron {
+                // ⊗ is associative: I ⊗ K ⊗ I.
+                self.child(out, factor, KRON)?;
             } else if infix {
                 self.child(out, factor, PRODUCT)?;
             } else if self.format == Format::Torch && factor.op == Op::T {
