@@ -148,8 +148,8 @@ impl Derivative {
         };
         Some(if latex {
             let (rows, cols) = (
-                rows.to_string().replace('*', ""),
-                cols.to_string().replace('*', ""),
+                print::latex_dim(rows),
+                print::latex_dim(cols),
             );
             let transposed = if transposed.is_empty() { "" } else { "^\\top" };
             format!(

@@ -116,9 +116,20 @@ fn numpy_dim(d: crate::shape::Dim) -> String {
         .join("*")
 }
 
-/// A size in LaTeX: a product `m*n` is written `mn`.
-fn latex_dim(d: crate::shape::Dim) -> String {
-    d.to_string().replace('*', "")
+/// A size in LaTeX: a product `m*n` is written `mn`, `n*n` is `n^{2}`.
+pub fn latex_dim(d: crate::shape::Dim) -> String {
+    let factors: Vec<String> = d.factors().iter().map(|f| f.to_string()).collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < factors.len() {
+        let run = factors[i..].iter().take_while(|f| **f == factors[i]).count();
+        out.push_str(&factors[i]);
+        if run > 1 {
+            out.push_str(&format!("^{{{run}}}"));
+        }
+        i += run;
+    }
+    out
 }
 
 /// A subscript in unicode where every character has one (`ₙ`, `ₘ,ₙ`), else `_text`.
