@@ -187,6 +187,11 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if a.as_num().is_some() && b.op == Op::Mul && b.a().as_num().is_some() {
         return mul(mul(a, b.a().clone()), b.b().clone());
     }
+    // A A⁻¹ = A⁻¹ A = I.
+    let inverse_of = |p: &Expr, q: &Expr| q.op == Op::Call(Func::Inv) && q.a() == p;
+    if !a.shape.is_scalar() && (inverse_of(&a, &b) || inverse_of(&b, &a)) {
+        return Expr::eye(shape.rows);
+    }
     // Scalars leave a product with Kronecker factors first: (A ⊗ B)(2 C) = 2 (A ⊗ B) C.
     if b.op == Op::Mul
         && b.a().shape.is_scalar()

@@ -147,10 +147,7 @@ impl Derivative {
             Layout::Denominator => "denominator layout",
         };
         Some(if latex {
-            let (rows, cols) = (
-                print::latex_dim(rows),
-                print::latex_dim(cols),
-            );
+            let (rows, cols) = (print::latex_dim(rows), print::latex_dim(cols));
             let transposed = if transposed.is_empty() { "" } else { "^\\top" };
             format!(
                 "vec form, {layout}: $\\mathrm{{d}}\\operatorname{{vec}}({of}) = J{transposed}\\,\\mathrm{{d}}\\operatorname{{vec}}({by})$ with $J$ the ${rows} \\times {cols}$ matrix above; $\\operatorname{{vec}}$ stacks the columns"

@@ -122,7 +122,10 @@ pub fn latex_dim(d: crate::shape::Dim) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < factors.len() {
-        let run = factors[i..].iter().take_while(|f| **f == factors[i]).count();
+        let run = factors[i..]
+            .iter()
+            .take_while(|f| **f == factors[i])
+            .count();
         out.push_str(&factors[i]);
         if run > 1 {
             out.push_str(&format!("^{{{run}}}"));

@@ -116,3 +116,11 @@ fn a_derivation_past_its_time_limit_is_a_clear_error() {
         error.report(&input, "nabla", false)
     );
 }
+
+#[test]
+fn regression_a_matrix_times_its_inverse_is_the_identity() {
+    // X*inv(X) by X printed (X')⁻¹ ⊗ I - (X')⁻¹ ⊗ X X⁻¹, which is zero.
+    sound("X*inv(X)", "X");
+    let d = nabla::diff("X*inv(X)", "X", &Options::default()).expect("derives");
+    assert_eq!(d.text(), "zeros(n*n, n*n)");
+}
