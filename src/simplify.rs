@@ -402,6 +402,11 @@ fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
     let negative = |x: &Expr| x.as_num().is_some_and(|n| n.is_negative());
     let (a, b) = (&args[0], args.get(1));
     match (&e.op, b) {
+        (Op::Mul, Some(b))
+            if b.op == Op::Mul && multipliable(a, b.a()) && left_spine(b) >= LONG_CHAIN =>
+        {
+            regroup_left(a, b)
+        }
         (Op::Mul, Some(b)) if b.op == Op::Mul && multipliable(a, b.a()) => tidy(&build::mul(
             build::mul(a.clone(), b.a().clone()),
             b.b().clone(),
@@ -431,6 +436,37 @@ fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
         }
         _ => build::apply(e.op.clone(), args),
     }
+}
+
+/// Products with at least this many factors down their left side are regrouped in one pass
+/// instead of a factor at a time: regrouping a factor at a time rebuilds the whole chain for each
+/// factor, quadratic in its length.
+const LONG_CHAIN: usize = 16;
+
+/// How many factors `e` has down its left side: ((a·b)·c)·d has four.
+fn left_spine(e: &Expr) -> usize {
+    let mut count = 1;
+    let mut e = e;
+    while e.op == Op::Mul && multipliable(e.a(), e.b()) {
+        count += 1;
+        e = e.a();
+    }
+    count
+}
+
+/// a·(b₁·b₂·…·bₖ), with the right side already grouped to the left, as ((a·b₁)·b₂)·…·bₖ.
+fn regroup_left(a: &Expr, b: &Expr) -> Expr {
+    let mut factors = Vec::new();
+    let mut rest = b;
+    while rest.op == Op::Mul && multipliable(rest.a(), rest.b()) {
+        factors.push(rest.b().clone());
+        rest = rest.a();
+    }
+    factors.push(rest.clone());
+    factors
+        .into_iter()
+        .rev()
+        .fold(a.clone(), |product, factor| build::mul(product, factor))
 }
 
 /// The algebra rules as egg rewrites, built once.
