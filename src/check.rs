@@ -102,12 +102,16 @@ pub fn check(
         skipped: 0,
     };
     for draw in 0..options.draws {
-        let sizes: HashMap<Symbol, usize> = dims
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (*d, 2 + (i + draw) % (dims.len() + 1)))
-            .collect();
-        let point = [Draw::Signed, Draw::Positive].into_iter().find_map(|kind| {
+        // Distinct sizes, rotated from draw to draw; when a rotation has no point in the domain
+        // (det(A*X*B) needs the inner sizes at least the outer one), the next rotations.
+        let rotations = (0..=dims.len()).map(|shift| -> HashMap<Symbol, usize> {
+            (dims.iter().enumerate())
+                .map(|(i, d)| (*d, 2 + (i + draw + shift) % (dims.len() + 1)))
+                .collect()
+        });
+        let tries = rotations
+            .flat_map(|sizes| [Draw::Signed, Draw::Positive].map(|kind| (sizes.clone(), kind)));
+        let point = tries.into_iter().find_map(|(sizes, kind)| {
             let point = eval::random_point(&input.variables, &sizes, kind, &mut rng);
             compare(input, x, derivative, layout, &point).map(|err| (err, point))
         });
