@@ -463,10 +463,7 @@ fn regroup_left(a: &Expr, b: &Expr) -> Expr {
         rest = rest.a();
     }
     factors.push(rest.clone());
-    factors
-        .into_iter()
-        .rev()
-        .fold(a.clone(), |product, factor| build::mul(product, factor))
+    factors.into_iter().rev().fold(a.clone(), build::mul)
 }
 
 /// The algebra rules as egg rewrites, built once.
