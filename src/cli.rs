@@ -103,6 +103,9 @@ enum FormatArg {
     Torch,
     /// A Markdown block: the equation in display LaTeX with the shapes.
     Markdown,
+    /// One JSON object: the input, the variables, the layout, the derivative in every format,
+    /// and the check when --check is given.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -198,6 +201,14 @@ fn diff(args: DiffArgs) -> i32 {
     });
     let run = crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
         Ok(d) => {
+            if let FormatArg::Json = args.format {
+                let report = check.map(|options| d.check(options));
+                out(&format!("{}\n", d.json(report.as_ref())));
+                return match report {
+                    Some(report) if !report.passed() => 1,
+                    _ => 0,
+                };
+            }
             match args.format {
                 FormatArg::Markdown => out(&d.markdown()),
                 other => {
@@ -318,12 +329,22 @@ fn batch(path: &str, args: &DiffArgs) -> i32 {
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             None => out("\n"),
+            Some(Ok(d)) if matches!(args.format, FormatArg::Json) => {
+                out(&format!("{}\n", d.json(None)))
+            }
             Some(Ok(d)) => out(&format!(
                 "{}\n",
                 d.format(format(args.format)).replace('\n', "; ")
             )),
             Some(Err(e)) => {
-                out(&format!("error: {e}\n"));
+                if let FormatArg::Json = args.format {
+                    out(&format!(
+                        "{}\n",
+                        serde_json::json!({ "error": e.to_string() })
+                    ));
+                } else {
+                    out(&format!("error: {e}\n"));
+                }
                 let source = lines[i]
                     .split_once('\t')
                     .map_or(lines[i], |(_, input)| input);
@@ -342,7 +363,7 @@ fn format(arg: FormatArg) -> Format {
     match arg {
         FormatArg::Text => Format::Text,
         FormatArg::Unicode => Format::Unicode,
-        FormatArg::Latex | FormatArg::Markdown => Format::Latex,
+        FormatArg::Latex | FormatArg::Markdown | FormatArg::Json => Format::Latex,
         FormatArg::Numpy => Format::Numpy,
         FormatArg::Torch => Format::Torch,
     }

@@ -214,6 +214,59 @@ impl Derivative {
         )
     }
 
+    /// The derivative as one JSON object for programs: what was differentiated (`input`,
+    /// `wrt`, `second`, `layout`, the `variables` with their types), the derivative's `shape`,
+    /// the `vec_form` note (or null), the derivative in every format, and the `check` when one
+    /// was run.
+    pub fn json(&self, check: Option<&check::CheckReport>) -> String {
+        deep(|| self.json_here(check))
+    }
+
+    fn json_here(&self, check: Option<&check::CheckReport>) -> String {
+        use serde_json::json;
+        let variables: Vec<serde_json::Value> = (self.input.variables.iter())
+            .map(|v| {
+                let props = [
+                    ("sym", v.props.sym),
+                    ("spd", v.props.spd),
+                    ("diag", v.props.diag),
+                ];
+                json!({
+                    "name": v.name.as_str(),
+                    "type": v.shape.to_string(),
+                    "properties": props.iter().filter(|(_, on)| *on).map(|(p, _)| *p).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let check = check.map(|report| {
+            json!({
+                "passed": report.passed(),
+                "points": report.draws,
+                "max_relative_error": report.max_error,
+                "sizes": report.sizes.iter().map(|(d, n)| (d.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+            })
+        });
+        json!({
+            "input": format!("{}{}", self.input.declarations(), print::to_text(&self.input.expr)),
+            "wrt": self.wrt.as_str(),
+            "second": self.second.as_ref().map(|(_, y)| y.as_str()),
+            "layout": match self.layout {
+                Layout::Numerator => "numerator",
+                Layout::Denominator => "denominator",
+            },
+            "variables": variables,
+            "shape": { "rows": self.expr.shape.rows.to_string(), "cols": self.expr.shape.cols.to_string() },
+            "vec_form": self.vec_form_note(false),
+            "text": self.format_here(Format::Text),
+            "unicode": self.format_here(Format::Unicode),
+            "latex": self.format_here(Format::Latex),
+            "numpy": self.format_here(Format::Numpy),
+            "torch": self.format_here(Format::Torch),
+            "check": check,
+        })
+        .to_string()
+    }
+
     /// Compares the derivative with central finite differences at random points; a second
     /// derivative is checked in two steps, the gradient against f and the result against the
     /// gradient.

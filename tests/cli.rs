@@ -215,7 +215,7 @@ fn assert_caret(stderr: &str, source: &str) {
 
 const QUADRATIC: &str = "x'*A*x";
 const LEAST_SQUARES: &str = "norm2(X*w - y)^2";
-const FORMATS: [&str; 4] = ["text", "unicode", "latex", "numpy"];
+const FORMATS: [&str; 5] = ["text", "unicode", "latex", "numpy", "json"];
 
 #[test]
 fn quadratic_form_by_its_vector() {
@@ -710,4 +710,59 @@ fn a_closed_output_pipe_ends_nabla_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn json_holds_every_format_the_input_and_the_check() {
+    let input = "X: R^(m x n); A: R^(p x m); B: R^(n x q); A*X*B";
+    let run = nabla(
+        &["diff", input, "--wrt", "X", "--format", "json", "--check"],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stderr.is_empty(), "the check is in the object: {run}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    for format in ["text", "unicode", "latex", "numpy", "torch"] {
+        let alone = nabla(&["diff", input, "--wrt", "X", "--format", format], None).stdout;
+        assert_eq!(json[format].as_str(), Some(alone.trim_end()), "{format}");
+    }
+    let parsed = nabla::read(json["input"].as_str().expect("the input")).expect("reads");
+    let again = nabla::read(input).expect("reads");
+    assert_eq!(parsed.expr, again.expr, "the input field is the input");
+    assert_eq!(json["wrt"], "X");
+    assert_eq!(json["layout"], "numerator");
+    assert_eq!(json["shape"]["rows"], "p*q");
+    assert_eq!(json["shape"]["cols"], "m*n");
+    assert!(
+        json["vec_form"]
+            .as_str()
+            .is_some_and(|n| n.contains("numerator layout"))
+    );
+    assert_eq!(json["check"]["passed"], true);
+    assert_eq!(json["variables"][0]["type"], "R^(m x n)");
+    // A failed check is in the object and the exit code.
+    let hessian = nabla(
+        &["hessian", "x'*A*x", "--wrt", "x", "--format", "json"],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_str(&hessian.stdout).expect("one JSON object");
+    assert_eq!(
+        (json["second"].as_str(), json["text"].as_str()),
+        (Some("x"), Some("A + A'"))
+    );
+    // Batch mode: JSON lines, errors as objects.
+    let batch = nabla(
+        &["diff", "--batch", "-", "--format", "json"],
+        Some("x\tx'*A*x\nx\tx'*A*\n"),
+    );
+    let lines: Vec<serde_json::Value> = (batch.stdout.lines())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines[0]["text"], "x'*(A + A')");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("syntax error"))
+    );
+    assert_eq!(batch.code, Some(2), "{batch}");
 }
