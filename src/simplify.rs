@@ -443,11 +443,19 @@ fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
 /// factor, quadratic in its length.
 const LONG_CHAIN: usize = 16;
 
+/// Whether `e` is a product to open when regrouping: not an inner product such as x'*y, a
+/// scalar that regrouped with its neighbours would not be a product any more.
+fn opens(e: &Expr) -> bool {
+    e.op == Op::Mul
+        && multipliable(e.a(), e.b())
+        && !(e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar()))
+}
+
 /// How many factors `e` has down its left side: ((a·b)·c)·d has four.
 fn left_spine(e: &Expr) -> usize {
     let mut count = 1;
     let mut e = e;
-    while e.op == Op::Mul && multipliable(e.a(), e.b()) {
+    while opens(e) {
         count += 1;
         e = e.a();
     }
@@ -458,7 +466,7 @@ fn left_spine(e: &Expr) -> usize {
 fn regroup_left(a: &Expr, b: &Expr) -> Expr {
     let mut factors = Vec::new();
     let mut rest = b;
-    while rest.op == Op::Mul && multipliable(rest.a(), rest.b()) {
+    while opens(rest) {
         factors.push(rest.b().clone());
         rest = rest.a();
     }
@@ -483,12 +491,15 @@ pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
         .collect();
     // A class with a known rational value already holds that number: rewriting it only adds
     // arithmetic on constants (1*1, 1^2, ...) that can grow without end.
+    let right = rule.rhs.clone();
     let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, class: Id, subst: &Subst| {
         graph[class].data.num.is_none()
             && conditions.iter().all(|(predicate, vars)| {
                 let facts: Vec<&Facts> = vars.iter().map(|v| &graph[subst[*v]].data).collect();
                 predicate.holds(&facts)
             })
+            && typed_shape(&right, &|v| graph[subst[var(v)]].data.shape)
+                == Some(graph[class].data.shape)
     };
     let applier = ConditionalApplier {
         condition,
@@ -496,6 +507,46 @@ pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
     };
     Rewrite::new(rule.name.as_str(), lhs, applier)
         .unwrap_or_else(|e| panic!("rule {}: {e}", rule.name))
+}
+
+/// The shape of a rule's right side with its variables bound, or `None` where it is not well
+/// typed: every product defined, every elementwise operation on equal shapes (or a scalar). A
+/// rewrite applies only when its result is well typed and of the matched class's shape, so a
+/// rule whose conditions miss a case (a scalar, a row, an inner product) can never merge a
+/// value with one of another shape or build an undefined product.
+fn typed_shape(pat: &Pat, shape_of_var: &dyn Fn(egg::Symbol) -> Shape) -> Option<Shape> {
+    let Pat::Node(op, args) = pat else {
+        return match pat {
+            Pat::Var(v) => Some(shape_of_var(*v)),
+            _ => None,
+        };
+    };
+    let shapes = (args.iter())
+        .map(|a| typed_shape(a, shape_of_var))
+        .collect::<Option<Vec<Shape>>>()?;
+    let elementwise = |a: Shape, b: Shape| a == b || a.is_scalar() || b.is_scalar();
+    let defined = match op {
+        Op::Mul => {
+            let (a, b) = (shapes[0], shapes[1]);
+            a.is_scalar() || b.is_scalar() || a.cols == b.rows
+        }
+        Op::Add | Op::Sub | Op::Had | Op::HDiv | Op::HPow => elementwise(shapes[0], shapes[1]),
+        Op::Div => shapes[1].is_scalar(),
+        Op::Pow => shapes[1].is_scalar() && shapes[0].is_square(),
+        Op::Call(
+            crate::expr::Func::Tr
+            | crate::expr::Func::Det
+            | crate::expr::Func::Logdet
+            | crate::expr::Func::Inv,
+        ) => shapes[0].is_square(),
+        _ => true,
+    };
+    let node = Math {
+        op: op.clone(),
+        leaf_shape: Shape::SCALAR,
+        children: Vec::new(),
+    };
+    defined.then(|| crate::lang::shape_of(&node, &|i| shapes[i]))
 }
 
 fn var(name: egg::Symbol) -> Var {

@@ -131,3 +131,22 @@ fn regression_the_check_finds_sizes_where_the_function_is_defined() {
     // three sizes the first three draws gave fitted, and the check reported 0 points, FAILED.
     sound("det(A*X*B)", "X");
 }
+
+#[test]
+fn regression_regrouping_a_long_product_keeps_inner_products_whole() {
+    // Regrouping long products in one pass opened the inner product (y' - b)*S*sign(x) of a
+    // chain and multiplied its row into its neighbours: an ill-typed answer (found by the
+    // property tests at 3,000 cases).
+    let input = "b: R; x: R^n; y: R^n; z: R^m; S: R^(n x n) spd; norm2(((y' - b)*(S/2))*sign(x)/((y'*x)^2 + 1)*z)";
+    let options = Options {
+        layout: Layout::Numerator,
+        second: Some("x".into()),
+    };
+    let d = nabla::diff(input, "b", &options).unwrap_or_else(|e| panic!("{}", e.render(input)));
+    assert_eq!(
+        d.expr.shape,
+        d.input.variable("x").expect("x").shape.transposed()
+    );
+    let report = d.check(CheckOptions { draws: 3, seed: 1 });
+    assert!(report.passed(), "{} -> {report}", d.text());
+}
