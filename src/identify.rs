@@ -245,10 +245,21 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
         Op::Call(Func::Sum) => push(0, mul(s.clone(), Expr::ones(args[0].shape))),
         Op::Call(Func::Tr) => push(0, mul(s.clone(), Expr::eye(args[0].shape.rows))),
         Op::Call(Func::Diag) => push(0, call(Func::Diag, s.clone())),
+        Op::Call(Func::Vec) if unvec(s, args[0].shape).is_some() => {
+            push(0, unvec(s, args[0].shape).expect("checked"));
+        }
         Op::Call(Func::Vec) | Op::Kron => {
+            let why = if node.op == Op::Kron {
+                "a Kronecker product".to_string()
+            } else {
+                format!(
+                    "`{s}` reshaped to {}, and the language has no reshape",
+                    node.a().shape
+                )
+            };
             return Err(Error::Unsupported {
                 message: format!(
-                    "the gradient through `{node}` has no matrix form nabla can write"
+                    "the gradient through `{node}` is {why}: it has no matrix form nabla can write"
                 ),
                 hint:
                     "differentiate the vec or Kronecker expression itself (its vec-form Jacobian)"
@@ -261,6 +272,39 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
         ),
     }
     Ok(out)
+}
+
+/// The matrix W of shape `shape` with vec(W) = `v`, where the column v is written entry by entry
+/// from vectorized parts (vec(W), 1, sums, scalings, elementwise operations of them): the
+/// adjoint of vec(U) is its seed reshaped to U's shape.
+fn unvec(v: &Expr, shape: Shape) -> Option<Expr> {
+    let length = shape.rows.times(shape.cols);
+    if v.shape.is_scalar() {
+        return Some(v.clone());
+    }
+    if v.shape != Shape::column(length) {
+        return None;
+    }
+    let go = |e: &Expr| unvec(e, shape);
+    Some(match &v.op {
+        Op::Call(Func::Vec) if v.a().shape == shape => v.a().clone(),
+        _ if shape.cols.is_one() => v.clone(),
+        Op::Ones => Expr::ones(shape),
+        Op::Zero => Expr::zero(shape),
+        Op::Neg => neg(go(v.a())?),
+        Op::Add => add(go(v.a())?, go(v.b())?),
+        Op::Sub => sub(go(v.a())?, go(v.b())?),
+        Op::Div => build::div(go(v.a())?, v.b().clone()),
+        Op::Mul if v.a().shape.is_scalar() => mul(v.a().clone(), go(v.b())?),
+        Op::Mul if v.b().shape.is_scalar() => mul(go(v.a())?, v.b().clone()),
+        // diag(u)·w = u ⊙ w.
+        Op::Mul if v.a().op == Op::Call(Func::Diag) => had(go(v.a().a())?, go(v.b())?),
+        Op::Had => had(go(v.a())?, go(v.b())?),
+        Op::HDiv => build::hdiv(go(v.a())?, go(v.b())?),
+        Op::HPow => build::hpow(go(v.a())?, go(v.b())?),
+        Op::Call(f) if f.is_elementwise() => call(*f, go(v.a())?),
+        _ => return None,
+    })
 }
 
 /// J with dF = J dx, for a column (or scalar) differential `df` and a column variable of shape `x`.

@@ -66,6 +66,7 @@ impl Typed {
     pub fn dims(&self) -> Vec<Symbol> {
         let mut dims: Vec<Symbol> = (self.variables.iter())
             .flat_map(|v| [v.shape.rows, v.shape.cols])
+            .flat_map(Dim::factors)
             .filter_map(|d| match d {
                 Dim::Sym(s) => Some(s),
                 Dim::Lit(_) => None,
@@ -221,10 +222,14 @@ impl Inference<'_> {
     }
 
     fn declare(&mut self, decl: &crate::parse::Decl) -> Result<()> {
-        let dim = |d: &DimSyntax| match d {
-            DimSyntax::Lit(n) => UDim::Known(Dim::Lit(*n)),
-            DimSyntax::Name(s) => UDim::Known(Dim::Sym(Symbol::from(s.as_str()))),
-        };
+        fn size(d: &DimSyntax) -> Dim {
+            match d {
+                DimSyntax::Lit(n) => Dim::Lit(*n),
+                DimSyntax::Name(s) => Dim::Sym(Symbol::from(s.as_str())),
+                DimSyntax::Product(factors) => factors.iter().map(size).fold(Dim::ONE, Dim::times),
+            }
+        }
+        let dim = |d: &DimSyntax| UDim::Known(size(d));
         let shape = (dim(&decl.dims.0), dim(&decl.dims.1));
         let mut props = Props::default();
         for (prop, span) in &decl.props {
@@ -284,7 +289,7 @@ impl Inference<'_> {
         let (r, c) = (d(self, s.0), d(self, s.1));
         match (r.as_str(), c.as_str()) {
             ("1", "1") => "R".into(),
-            (_, "1") if r.contains('*') => format!("R^({r})"),
+            (_, "1") if r.contains('*') => format!("R^({r} x 1)"),
             (_, "1") => format!("R^{r}"),
             _ => format!("R^({r} x {c})"),
         }

@@ -75,13 +75,15 @@ pub struct Syntax {
     pub span: Span,
 }
 
-/// A dimension as written: a name or a number.
+/// A dimension as written: a name, a number, or a product of them (`m*n x 1`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum DimSyntax {
     /// A symbolic dimension.
     Name(String),
     /// A literal size.
     Lit(u64),
+    /// The product of two or more dimensions.
+    Product(Vec<DimSyntax>),
 }
 
 /// A declaration `x: R^n`, `A: R^(n x n) sym`.
@@ -359,21 +361,29 @@ impl<'s> Reader<'s> {
         if let Some(after) = rest.strip_prefix('^') {
             let after = skip_ws(after);
             if let Some(open) = after.strip_prefix(['(', '{']) {
-                let (r, rows) = self.dim(open)?;
+                let (r, mut rows) = self.dims_product(open)?;
                 let r = skip_ws(r);
-                let Some(r) = ["x", "×", ",", "*"]
-                    .iter()
-                    .find_map(|sep| r.strip_prefix(sep))
-                else {
-                    return self.fail(r, "`x` between the dimensions, as in R^(m x n)");
-                };
-                let (r, cols) = self.dim(r)?;
-                let r = skip_ws(r);
-                let Some(r) = r.strip_prefix([')', '}']) else {
-                    return self.fail(r, "`)` closing the dimensions");
-                };
-                dims = (rows, cols);
-                rest = r;
+                // R^(m*n) is the m x n matrix; a product is a size only before another
+                // separator: R^(m*n x 1).
+                if let (DimSyntax::Product(factors), Some(closed)) =
+                    (&rows, r.strip_prefix([')', '}']))
+                    && factors.len() == 2
+                {
+                    dims = (factors[0].clone(), factors[1].clone());
+                    rest = closed;
+                } else {
+                    let Some(r) = ["x", "×", ","].iter().find_map(|sep| r.strip_prefix(sep))
+                    else {
+                        return self.fail(r, "`x` between the dimensions, as in R^(m x n)");
+                    };
+                    let (r, cols) = self.dims_product(r)?;
+                    let r = skip_ws(r);
+                    let Some(r) = r.strip_prefix([')', '}']) else {
+                        return self.fail(r, "`)` closing the dimensions");
+                    };
+                    dims = (std::mem::replace(&mut rows, DimSyntax::Lit(1)), cols);
+                    rest = r;
+                }
             } else {
                 let (r, n) = self.dim(after)?;
                 dims = (n, DimSyntax::Lit(1));
@@ -399,6 +409,25 @@ impl<'s> Reader<'s> {
                 span,
                 dims,
                 props,
+            },
+        ))
+    }
+
+    /// A dimension, or a product of dimensions joined by `*`.
+    fn dims_product(&self, i: &'s str) -> PResult<'s, DimSyntax> {
+        let (mut rest, first) = self.dim(i)?;
+        let mut factors = vec![first];
+        while let Some(after) = skip_ws(rest).strip_prefix('*') {
+            let (r, next) = self.dim(after)?;
+            factors.push(next);
+            rest = r;
+        }
+        Ok((
+            rest,
+            if factors.len() == 1 {
+                factors.remove(0)
+            } else {
+                DimSyntax::Product(factors)
             },
         ))
     }

@@ -138,7 +138,7 @@ impl fmt::Display for Shape {
         if self.is_scalar() {
             write!(f, "R")
         } else if self.cols.is_one() && self.rows.factors().len() > 1 {
-            write!(f, "R^({})", self.rows)
+            write!(f, "R^({} x 1)", self.rows)
         } else if self.cols.is_one() {
             write!(f, "R^{}", self.rows)
         } else {

@@ -150,3 +150,32 @@ fn regression_regrouping_a_long_product_keeps_inner_products_whole() {
     let report = d.check(CheckOptions { draws: 3, seed: 1 });
     assert!(report.passed(), "{} -> {report}", d.text());
 }
+
+#[test]
+fn the_gradient_through_vec_of_a_vectorized_seed() {
+    // The adjoint of vec(U) is its seed reshaped to U's shape: written when the seed is itself
+    // vectorized (vec(W), sums, scalings, elementwise functions of them).
+    for (input, expected) in [
+        ("vec(X)'*vec(X)", "2*X'"),
+        ("sum(vec(X).^2)", "2*X'"),
+        ("sum(exp(vec(A*X)))", "exp(A*X)'*A"),
+    ] {
+        sound(input, "X");
+        let d = nabla::diff(input, "X", &Options::default()).expect("derives");
+        assert_eq!(d.text(), expected, "{input}");
+    }
+}
+
+#[test]
+fn a_variable_whose_size_is_a_product_reads_back() {
+    // v takes the length m*n of vec(X): its declaration prints as R^(m*n x 1), which reads
+    // back; R^(m*n) stays the m x n matrix.
+    sound("vec(X) + v", "X");
+    sound("vec(X) + v", "v");
+    let typed = nabla::read("v: R^(m*n x 1); A: R^(m*n); v").expect("reads");
+    let shape = |name: &str| typed.variable(name).expect("declared").shape.to_string();
+    assert_eq!(
+        (shape("v"), shape("A")),
+        ("R^(m*n x 1)".into(), "R^(m x n)".into())
+    );
+}
