@@ -2,10 +2,11 @@
 //! at random data that respects shapes, properties and domains.
 //!
 //! The differences are Richardson-extrapolated, (4 C(h/2) − C(h))/3 with C(h) the central
-//! difference, which cancels the h² error term, and taken at five steps: a large function or
-//! a steep one loses digits to rounding at small steps and to truncation (or a kink, or the edge
-//! of a domain) at large ones, and one of the steps keeps enough. The derivative passes when it agrees with the estimate at one of
-//! them; a wrong derivative is off at every step.
+//! difference, which cancels the h² error term, and taken at five steps: a large function or a
+//! steep one loses digits to rounding at small steps and to truncation (or a kink, or the edge
+//! of a domain) at large ones, and one of the steps keeps enough. The derivative passes when it
+//! agrees with the estimate at one of them beyond what rounding explains; a wrong derivative is
+//! off at every step. A point where no two neighbouring steps agree says nothing and is redrawn.
 
 use crate::eval::{self, Draw, Point, Value};
 use crate::expr::Expr;

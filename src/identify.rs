@@ -245,33 +245,30 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
         Op::Call(Func::Sum) => push(0, mul(s.clone(), Expr::ones(args[0].shape))),
         Op::Call(Func::Tr) => push(0, mul(s.clone(), Expr::eye(args[0].shape.rows))),
         Op::Call(Func::Diag) => push(0, call(Func::Diag, s.clone())),
-        Op::Call(Func::Vec) if unvec(s, args[0].shape).is_some() => {
-            push(0, unvec(s, args[0].shape).expect("checked"));
-        }
-        Op::Call(Func::Vec) | Op::Kron => {
-            let why = if node.op == Op::Kron {
-                "a Kronecker product".to_string()
-            } else {
-                format!(
-                    "`{s}` reshaped to {}, and the language has no reshape",
-                    node.a().shape
-                )
-            };
-            return Err(Error::Unsupported {
-                message: format!(
-                    "the gradient through `{node}` is {why}: it has no matrix form nabla can write"
-                ),
-                hint:
-                    "differentiate the vec or Kronecker expression itself (its vec-form Jacobian)"
-                        .into(),
-            });
-        }
+        Op::Call(Func::Vec) => match unvec(s, args[0].shape) {
+            Some(reshaped) => push(0, reshaped),
+            None => {
+                let why = format!("`{s}` reshaped to {}", args[0].shape);
+                return Err(no_gradient_through(node, &why));
+            }
+        },
+        Op::Kron => return Err(no_gradient_through(node, "a Kronecker product")),
         _ => unreachable!(
             "{:?} is not linear, so it cannot hold a differential",
             node.op
         ),
     }
     Ok(out)
+}
+
+/// The error for a gradient through vec or ⊗ that has no form in the language.
+fn no_gradient_through(node: &Expr, why: &str) -> Error {
+    Error::Unsupported {
+        message: format!(
+            "the gradient through `{node}` is {why}, which has no matrix form nabla can write (the language has no reshape)"
+        ),
+        hint: "differentiate the vec or Kronecker expression itself (its vec-form Jacobian)".into(),
+    }
 }
 
 /// The matrix W of shape `shape` with vec(W) = `v`, where the column v is written entry by entry
