@@ -74,6 +74,7 @@ impl Derivative {
     fn format_here(&self, format: Format) -> String {
         let x = print::latex_name(self.wrt.as_str());
         let label = match &self.second {
+            _ if self.is_vec_form() => self.left_side("f"),
             None => format!("\\frac{{\\partial f}}{{\\partial {x}}}"),
             Some((_, y)) if *y == self.wrt => format!("\\frac{{\\partial^2 f}}{{\\partial {x}^2}}"),
             Some((_, y)) => format!(
@@ -161,6 +162,30 @@ impl Derivative {
         })
     }
 
+    /// The left side of a vec-form derivative of `f` (LaTeX) in Magnus & Neudecker's notation:
+    /// ∂vec(f)/∂vec(X)ᵀ in numerator layout, its transpose ∂vec(f)ᵀ/∂vec(X) in denominator
+    /// layout; for a second derivative f is the gradient ∇ₓf.
+    fn left_side(&self, f: &str) -> String {
+        let name = |s: Symbol| print::latex_name(s.as_str());
+        let (of, by) = match &self.second {
+            None => (f.to_string(), name(self.wrt)),
+            Some((_, y)) => (format!("\\nabla_{{{}}} {f}", name(self.wrt)), name(*y)),
+        };
+        let vec = |e: &str| format!("\\operatorname{{vec}}\\left({e}\\right)");
+        match self.layout {
+            Layout::Numerator => format!(
+                "\\frac{{\\partial {}}}{{\\partial {}^\\top}}",
+                vec(&of),
+                vec(&by)
+            ),
+            Layout::Denominator => format!(
+                "\\frac{{\\partial {}^\\top}}{{\\partial {}}}",
+                vec(&of),
+                vec(&by)
+            ),
+        }
+    }
+
     /// The derivative operator in LaTeX: `\frac{\partial}{\partial x}`.
     fn operator(&self) -> String {
         let x = print::latex_name(self.wrt.as_str());
@@ -195,15 +220,16 @@ impl Derivative {
             Layout::Numerator => "numerator layout",
             Layout::Denominator => "denominator layout",
         };
-        let equation = print::print_shared(
-            &self.shared(),
-            Format::Latex,
-            &format!("{operator}\\left({f}\\right)"),
-        );
+        let left = if self.is_vec_form() {
+            self.left_side(&f)
+        } else {
+            format!("{operator}\\left({f}\\right)")
+        };
+        let equation = print::print_shared(&self.shared(), Format::Latex, &left);
         let equation = if equation.starts_with("\\begin{aligned}") {
             equation
         } else {
-            format!("{operator}\\left({f}\\right) = {equation}")
+            format!("{left} = {equation}")
         };
         let vec_form = self
             .vec_form_note(true)
