@@ -34,6 +34,8 @@ pub struct Derivation {
     pub simplifications: Vec<(String, Expr)>,
     /// The derivative.
     pub derivative: Expr,
+    /// For a vec-form derivative, its layout: the result is ∂vec(f)/∂vec(X)ᵀ or its transpose.
+    pub vec_form: Option<Layout>,
 }
 
 /// The derivation of the derivative of `typed` by `x`.
@@ -65,6 +67,7 @@ pub fn derivation(typed: &Typed, x: &Variable, layout: Layout) -> Result<Derivat
         identified,
         simplifications,
         derivative,
+        vec_form: identify::is_vec_form(f.shape, x.shape).then_some(layout),
     })
 }
 
@@ -195,12 +198,17 @@ impl Derivation {
             }
             out.push('\n');
         }
-        let _ = writeln!(
-            out,
-            "**Result**\n\n$$\\frac{{\\partial f}}{{\\partial {}}} = {}$$",
-            print::latex_name(self.wrt.as_str()),
-            tex(&self.derivative)
-        );
+        let x = print::latex_name(self.wrt.as_str());
+        let left = match self.vec_form {
+            None => format!("\\frac{{\\partial f}}{{\\partial {x}}}"),
+            Some(Layout::Numerator) => format!(
+                "\\frac{{\\partial \\operatorname{{vec}}(f)}}{{\\partial \\operatorname{{vec}}({x})^\\top}}"
+            ),
+            Some(Layout::Denominator) => format!(
+                "\\frac{{\\partial \\operatorname{{vec}}(f)^\\top}}{{\\partial \\operatorname{{vec}}({x})}}"
+            ),
+        };
+        let _ = writeln!(out, "**Result**\n\n$${left} = {}$$", tex(&self.derivative));
         out
     }
 
@@ -235,12 +243,13 @@ impl Derivation {
                 let _ = writeln!(out, "  {rule}: {}", show(form));
             }
         }
-        let _ = writeln!(
-            out,
-            "Result:\n  df/d{} = {}",
-            self.wrt,
-            show(&self.derivative)
-        );
+        let x = self.wrt;
+        let left = match self.vec_form {
+            None => format!("df/d{x}"),
+            Some(Layout::Numerator) => format!("d vec(f)/d vec({x})'"),
+            Some(Layout::Denominator) => format!("d vec(f)'/d vec({x})"),
+        };
+        let _ = writeln!(out, "Result:\n  {left} = {}", show(&self.derivative));
         out
     }
 }
