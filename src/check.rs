@@ -207,19 +207,7 @@ fn compare_along(
     layout: Layout,
     point: &Point,
 ) -> Option<f64> {
-    let symbolic = eval::eval(derivative, point).filter(finite)?;
-    let numerator = if layout == Layout::Denominator {
-        symbolic.transpose()
-    } else {
-        symbolic
-    };
-    let dims = point.dims(x.shape);
-    let mut rng = eval::rng(
-        point.values[&x.name]
-            .iter()
-            .map(|v| v.to_bits())
-            .fold(0, u64::wrapping_add),
-    );
+    let (numerator, dims, mut rng) = along_space(x, derivative, layout, point)?;
     // The derivative must lie in the variable's space: symmetric, or diagonal.
     let off_space = if x.props.diag {
         DMatrix::from_fn(
@@ -242,6 +230,26 @@ fn compare_along(
         worst = worst.max(error);
     }
     Some(worst)
+}
+
+/// What a comparison along a structured variable's space starts from: the derivative in
+/// numerator layout at `point`, the variable's sizes, and random directions seeded by its value.
+fn along_space(
+    x: &crate::infer::Variable,
+    derivative: &Expr,
+    layout: Layout,
+    point: &Point,
+) -> Option<(Value, (usize, usize), rand::rngs::StdRng)> {
+    let symbolic = eval::eval(derivative, point).filter(finite)?;
+    let numerator = if layout == Layout::Denominator {
+        symbolic.transpose()
+    } else {
+        symbolic
+    };
+    let seed = (point.values[&x.name].iter())
+        .map(|v| v.to_bits())
+        .fold(0, u64::wrapping_add);
+    Some((numerator, point.dims(x.shape), eval::rng(seed)))
 }
 
 /// A random direction in the space of a structured variable: symmetric, or diagonal.
@@ -282,19 +290,7 @@ fn compare_vec_along(
     layout: Layout,
     point: &Point,
 ) -> Option<f64> {
-    let symbolic = eval::eval(derivative, point).filter(finite)?;
-    let jacobian = if layout == Layout::Denominator {
-        symbolic.transpose()
-    } else {
-        symbolic
-    };
-    let dims = point.dims(x.shape);
-    let mut rng = eval::rng(
-        point.values[&x.name]
-            .iter()
-            .map(|v| v.to_bits())
-            .fold(0, u64::wrapping_add),
-    );
+    let (jacobian, dims, mut rng) = along_space(x, derivative, layout, point)?;
     let mut worst: f64 = 0.0;
     for _ in 0..3 {
         let direction = direction_in_space(x, dims, &mut rng);

@@ -30,9 +30,7 @@ impl Point {
     pub fn size(&self, d: Dim) -> usize {
         match d {
             Dim::Lit(n) => n as usize,
-            Dim::Sym(s) if s.as_str().contains('*') => {
-                d.factors().into_iter().map(|f| self.size(f)).product()
-            }
+            _ if d.is_product() => d.factors().into_iter().map(|f| self.size(f)).product(),
             Dim::Sym(s) => self.sizes.get(&s).copied().unwrap_or(2),
         }
     }

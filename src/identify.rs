@@ -627,28 +627,36 @@ impl VecForward {
     fn product(&mut self, u: &Expr, v: &Expr) -> Result<Expr> {
         let mut parts = Vec::new();
         if u.has_dvar() {
-            parts.push(if u.shape.is_scalar() {
-                mul(call(Func::Vec, v.clone()), self.jac(u)?)
-            } else if v.shape.is_scalar() {
-                mul(v.clone(), self.jac(u)?)
-            } else {
-                let left = build::kron(t(v.clone()), Expr::eye(u.shape.rows));
-                distribute(left, self.jac(u)?)
-            });
+            let left = || build::kron(t(v.clone()), Expr::eye(u.shape.rows));
+            parts.push(self.factor(u, v, left)?);
         }
         if v.has_dvar() {
-            parts.push(if v.shape.is_scalar() {
-                mul(call(Func::Vec, u.clone()), self.jac(v)?)
-            } else if u.shape.is_scalar() {
-                mul(u.clone(), self.jac(v)?)
-            } else {
-                let left = build::kron(Expr::eye(v.shape.cols), u.clone());
-                distribute(left, self.jac(v)?)
-            });
+            let left = || build::kron(Expr::eye(v.shape.cols), u.clone());
+            parts.push(self.factor(v, u, left)?);
         }
-        let mut parts = parts.into_iter();
-        let first = parts.next().expect("a linear product has a linear factor");
-        Ok(parts.fold(first, add))
+        Ok(parts
+            .into_iter()
+            .reduce(add)
+            .expect("a linear product has a linear factor"))
+    }
+
+    /// The part of J of a product from its linear factor `linear`, the other factor `other`
+    /// constant: a scalar times an array is vec(array)·J, a scaling keeps J scaled, and a
+    /// matrix product is `kronecker()` · J.
+    fn factor(
+        &mut self,
+        linear: &Expr,
+        other: &Expr,
+        kronecker: impl FnOnce() -> Expr,
+    ) -> Result<Expr> {
+        let j = self.jac(linear)?;
+        Ok(if linear.shape.is_scalar() {
+            mul(call(Func::Vec, other.clone()), j)
+        } else if other.shape.is_scalar() {
+            mul(other.clone(), j)
+        } else {
+            distribute(kronecker(), j)
+        })
     }
 
     /// J of U ⊗ V (Magnus & Neudecker, theorem 3.10): for U of size m × n and V of size p × q,

@@ -102,9 +102,7 @@ impl Derivative {
     /// and x, or for a second derivative the gradient by x and the second variable.
     fn shapes(&self) -> (shape::Shape, shape::Shape) {
         let shape_of = |name: Symbol| {
-            (self.input.variables.iter())
-                .find(|v| v.name == name)
-                .map_or(shape::Shape::SCALAR, |v| v.shape)
+            (self.input.variable(name.as_str())).map_or(shape::Shape::SCALAR, |v| v.shape)
         };
         match &self.second {
             None => (self.input.expr.shape, shape_of(self.wrt)),
@@ -126,19 +124,7 @@ impl Derivative {
         }
         let (f, x) = self.shapes();
         let (length_f, length_x) = (f.rows.times(f.cols), x.rows.times(x.cols));
-        let name = |s: Symbol| {
-            if latex {
-                print::latex_name(s.as_str())
-            } else {
-                s.to_string()
-            }
-        };
-        let y = self.second.as_ref().map_or(self.wrt, |(_, y)| *y);
-        let (of, by) = match (&self.second, latex) {
-            (None, _) => ("f".to_string(), name(y)),
-            (Some(_), false) => (format!("grad_{} f", self.wrt), name(y)),
-            (Some(_), true) => (format!("\\nabla_{{{}}} f", name(self.wrt)), name(y)),
-        };
+        let (of, by) = self.vec_of_by("f", latex);
         let (rows, cols, transposed) = match self.layout {
             Layout::Numerator => (length_f, length_x, ""),
             Layout::Denominator => (length_x, length_f, "ᵀ"),
@@ -162,15 +148,28 @@ impl Derivative {
         })
     }
 
+    /// What a vec-form derivative takes the vec of, and by what: `f` by x, or for a second
+    /// derivative the gradient of `f` by x, by the second variable; in LaTeX or plain text.
+    fn vec_of_by(&self, f: &str, latex: bool) -> (String, String) {
+        let name = |s: Symbol| {
+            if latex {
+                print::latex_name(s.as_str())
+            } else {
+                s.to_string()
+            }
+        };
+        match (&self.second, latex) {
+            (None, _) => (f.to_string(), name(self.wrt)),
+            (Some((_, y)), false) => (format!("grad_{} {f}", self.wrt), name(*y)),
+            (Some((_, y)), true) => (format!("\\nabla_{{{}}} {f}", name(self.wrt)), name(*y)),
+        }
+    }
+
     /// The left side of a vec-form derivative of `f` (LaTeX) in Magnus & Neudecker's notation:
     /// ∂vec(f)/∂vec(X)ᵀ in numerator layout, its transpose ∂vec(f)ᵀ/∂vec(X) in denominator
     /// layout; for a second derivative f is the gradient ∇ₓf.
     fn left_side(&self, f: &str) -> String {
-        let name = |s: Symbol| print::latex_name(s.as_str());
-        let (of, by) = match &self.second {
-            None => (f.to_string(), name(self.wrt)),
-            Some((_, y)) => (format!("\\nabla_{{{}}} {f}", name(self.wrt)), name(*y)),
-        };
+        let (of, by) = self.vec_of_by(f, true);
         let vec = |e: &str| format!("\\operatorname{{vec}}\\left({e}\\right)");
         match self.layout {
             Layout::Numerator => format!(
@@ -322,7 +321,7 @@ impl Derivative {
 
 /// A size for a sentence: `(m*n)` for a product, `n` otherwise.
 fn parenthesized(d: shape::Dim) -> String {
-    if d.factors().len() > 1 {
+    if d.is_product() {
         format!("({d})")
     } else {
         d.to_string()

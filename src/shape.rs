@@ -42,6 +42,11 @@ impl Dim {
         Dim::Sym(Symbol::from(names.join("*")))
     }
 
+    /// Whether this is a product of sizes, such as `m*n`.
+    pub fn is_product(self) -> bool {
+        matches!(self, Dim::Sym(s) if s.as_str().contains('*'))
+    }
+
     /// The factors of a size: `m*n` has `m` and `n`; a plain size is its own factor.
     pub fn factors(self) -> Vec<Dim> {
         match self {
@@ -137,7 +142,7 @@ impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_scalar() {
             write!(f, "R")
-        } else if self.cols.is_one() && self.rows.factors().len() > 1 {
+        } else if self.cols.is_one() && self.rows.is_product() {
             write!(f, "R^({} x 1)", self.rows)
         } else if self.cols.is_one() {
             write!(f, "R^{}", self.rows)

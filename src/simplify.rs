@@ -157,10 +157,8 @@ fn factor_common(terms: Vec<Expr>) -> Expr {
 /// An inner product such as `x'*y` stays one factor: regrouped with its neighbours it would
 /// not be a product any more (`A*(x'*y)` is not `(A*x')*y`).
 fn product_factors(e: &Expr) -> Vec<Expr> {
-    let inner_product =
-        |e: &Expr| e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar());
     match e.op {
-        Op::Mul if !inner_product(e) => {
+        Op::Mul if !is_inner_product(e) => {
             let (left, right) = (product_factors(e.a()), product_factors(e.b()));
             let joins = left
                 .last()
@@ -174,6 +172,11 @@ fn product_factors(e: &Expr) -> Vec<Expr> {
         }
         _ => vec![e.clone()],
     }
+}
+
+/// Whether the product `e` is a scalar made of arrays, such as `x'*y`.
+fn is_inner_product(e: &Expr) -> bool {
+    e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar())
 }
 
 /// Whether `a * b` is defined: a scaling or a matrix product of matching sizes.
@@ -446,9 +449,7 @@ const LONG_CHAIN: usize = 16;
 /// Whether `e` is a product to open when regrouping: not an inner product such as x'*y, a
 /// scalar that regrouped with its neighbours would not be a product any more.
 fn opens(e: &Expr) -> bool {
-    e.op == Op::Mul
-        && multipliable(e.a(), e.b())
-        && !(e.shape.is_scalar() && !(e.a().shape.is_scalar() && e.b().shape.is_scalar()))
+    e.op == Op::Mul && multipliable(e.a(), e.b()) && !is_inner_product(e)
 }
 
 /// How many factors `e` has down its left side: ((a·b)·c)·d has four.
