@@ -467,10 +467,10 @@ impl Expr {
             Op::Call(f) if f.is_elementwise() => self.a().is_symmetric(),
             Op::Mul if self.a().shape.is_scalar() => self.b().is_symmetric(),
             Op::Mul if self.b().shape.is_scalar() => self.a().is_symmetric(),
-            Op::Mul => is_transpose_of(self.a(), self.b()),
-            Op::Div => self.a().is_symmetric(),
-            Op::Had | Op::HDiv => self.a().is_symmetric() && self.b().is_symmetric(),
-            Op::Pow | Op::HPow => self.a().is_symmetric(),
+            Op::Mul => is_palindrome(&matrix_factors(self)),
+            Op::Div | Op::T => self.a().is_symmetric(),
+            Op::Had | Op::HDiv | Op::HPow => self.a().is_symmetric() && self.b().is_symmetric(),
+            Op::Pow => self.a().is_symmetric(),
             Op::Kron => self.a().is_symmetric() && self.b().is_symmetric(),
             Op::Commutation(m, n) => m == n,
             _ => false,
@@ -490,6 +490,28 @@ pub fn tree_size(e: &Expr, memo: &mut std::collections::HashMap<Expr, usize>) ->
         .fold(1usize, |n, a| n.saturating_add(tree_size(a, memo)));
     memo.insert(e.clone(), n);
     n
+}
+
+/// The factors of a matrix product in order, scalings left out (they commute and are
+/// symmetric): `2*A*S*A'` is `[A, S, A']`.
+fn matrix_factors(e: &Expr) -> Vec<&Expr> {
+    match e.op {
+        Op::Mul if e.a().shape.is_scalar() => matrix_factors(e.b()),
+        Op::Mul if e.b().shape.is_scalar() => matrix_factors(e.a()),
+        Op::Mul => [matrix_factors(e.a()), matrix_factors(e.b())].concat(),
+        _ => vec![e],
+    }
+}
+
+/// Whether a product of `factors` is its own transpose because they read the same backwards:
+/// each factor the transpose of its mirror, or equal to it and symmetric (A*S*A', B'*r*r'*B).
+fn is_palindrome(factors: &[&Expr]) -> bool {
+    let k = factors.len();
+    let mirrored = (0..k / 2).all(|i| {
+        let (a, b) = (factors[i], factors[k - 1 - i]);
+        is_transpose_of(a, b) || (a == b && a.is_symmetric())
+    });
+    mirrored && (k.is_multiple_of(2) || factors[k / 2].is_symmetric())
 }
 
 /// Whether `b` is syntactically the transpose of `a`.

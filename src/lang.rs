@@ -164,11 +164,11 @@ fn symmetric(egraph: &EGraph<Math, MatrixAnalysis>, enode: &Math) -> bool {
     match &enode.op {
         Op::Var(_, props) => props.symmetric(),
         Op::Eye | Op::Zero | Op::Ones => true,
-        Op::Add | Op::Sub | Op::Had | Op::HDiv => {
+        Op::Add | Op::Sub | Op::Had | Op::HDiv | Op::HPow => {
             (sym(0) && sym(1))
                 || (enode.op == Op::Add && transpose_of(enode.children[0], enode.children[1]))
         }
-        Op::Neg | Op::Div | Op::Pow | Op::HPow | Op::T => sym(0),
+        Op::Neg | Op::Div | Op::Pow | Op::T => sym(0),
         Op::Call(Func::Inv) => sym(0),
         Op::Call(Func::Diag) => true,
         Op::Call(f) if f.is_elementwise() => sym(0),

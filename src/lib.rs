@@ -13,6 +13,7 @@ pub mod cli;
 pub mod differentiate;
 pub mod error;
 pub mod eval;
+pub mod expand;
 pub mod expr;
 pub mod identify;
 pub mod infer;

@@ -179,3 +179,22 @@ fn a_variable_whose_size_is_a_product_reads_back() {
         ("R^(m*n x 1)".into(), "R^(m x n)".into())
     );
 }
+
+#[test]
+fn regression_gradient_by_a_symmetric_variable_left_unsymmetrized() {
+    // The projection (G + G')/2 was skipped when G looked symmetric at two random points; here
+    // G vanished there (tanh saturated), so an asymmetric G was printed as the gradient. The
+    // check also tests that the answer is symmetric.
+    sound(
+        "F: R^(n x k); O: R^(k x k); E: R^(n x n) sym; tanh(vec(sigmoid(E*F))'*vec(F).*tr(O))",
+        "E",
+    );
+}
+
+#[test]
+fn regression_an_elementwise_power_by_an_array_is_not_symmetric() {
+    // S.^Y was judged symmetric for a symmetric S whatever the exponent Y, so (S.^Y)' became S.^Y.
+    sound("S: R^(n x n) sym; Y: R^(n x n); sum(exp(S.^Y))", "S");
+    sound("S: R^(n x n) sym; Y: R^(n x n); sum((S.^Y)')", "S");
+    sound("S: R^(n x n) sym; Y: R^(n x n); tr(A*(S.^Y)')", "S");
+}
