@@ -431,6 +431,8 @@ pub fn call(f: Func, a: Expr) -> Expr {
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),
         Func::Inv if a.op == Op::Call(Func::Inv) => return a.a().clone(),
+        // The inverse of a scalar is its reciprocal, written as a textbook (and NumPy) does.
+        Func::Inv if a.shape.is_scalar() => return div(Expr::int(1), a),
         _ => {}
     }
     if let Some(n) = a.as_num() {

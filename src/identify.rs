@@ -26,7 +26,11 @@ pub enum Layout {
 /// The derivative of f (of shape `f`) by X (of shape `x`) from the differential `df`.
 pub fn identify(df: &Expr, f: Shape, x: Shape, layout: Layout) -> Result<Expr> {
     let numerator = if f.is_scalar() {
-        t(gradient(df, x)?)
+        // By a scalar, dF at dX = 1 is the derivative whatever reshapes the gradient meets.
+        match gradient(df, x) {
+            Err(_) if x.is_scalar() => at_unit(df),
+            g => t(g?),
+        }
     } else if x.is_scalar() {
         at_unit(df)
     } else if f.cols.is_one() && x.cols.is_one() {
@@ -219,6 +223,20 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
                 return Err(no_gradient_through(node, &why));
             }
         },
+        // For columns, u ⊗ v = vec(v uᵀ): with W the seed reshaped to v uᵀ's shape,
+        // ⟨s, u ⊗ v⟩ = uᵀ Wᵀ v, so u's adjoint is Wᵀ v and v's is W u.
+        Op::Kron if args[0].shape.is_column() && args[1].shape.is_column() => {
+            let (u, v) = (&args[0], &args[1]);
+            let Some(w) = unvec(s, Shape::new(v.shape.rows, u.shape.rows)) else {
+                let why = format!(
+                    "`{s}` reshaped to {}",
+                    Shape::new(v.shape.rows, u.shape.rows)
+                );
+                return Err(no_gradient_through(node, &why));
+            };
+            push(0, mul(t(w.clone()), v.clone()));
+            push(1, mul(w, u.clone()));
+        }
         Op::Kron => return Err(no_gradient_through(node, "a Kronecker product")),
         _ => unreachable!(
             "{:?} is not linear, so it cannot hold a differential",
@@ -252,6 +270,14 @@ fn unvec(v: &Expr, shape: Shape) -> Option<Expr> {
     let go = |e: &Expr| unvec(e, shape);
     Some(match &v.op {
         Op::Call(Func::Vec) if v.a().shape == shape => v.a().clone(),
+        // vec(b aᵀ) = a ⊗ b for columns a and b.
+        Op::Kron
+            if v.a().shape.is_column()
+                && v.b().shape.is_column()
+                && shape == Shape::new(v.b().shape.rows, v.a().shape.rows) =>
+        {
+            mul(v.b().clone(), t(v.a().clone()))
+        }
         _ if shape.cols.is_one() => v.clone(),
         Op::Ones => Expr::ones(shape),
         Op::Zero => Expr::zero(shape),
@@ -439,8 +465,14 @@ fn transpose_inward(p: &Expr) -> Option<Expr> {
 fn times_right(p: &Expr, b: &Expr) -> Option<Expr> {
     Some(match p.op {
         Op::Mul => mul(p.a().clone(), mul(p.b().clone(), b.clone())),
-        Op::Add => add(times_right(p.a(), b)?, times_right(p.b(), b)?),
-        Op::Sub => sub(times_right(p.a(), b)?, times_right(p.b(), b)?),
+        Op::Add | Op::Sub => {
+            let [q, r] = spread_terms(p).map(|term| times_right(&term, b));
+            if p.op == Op::Add {
+                add(q?, r?)
+            } else {
+                sub(q?, r?)
+            }
+        }
         Op::Neg => neg(times_right(p.a(), b)?),
         Op::Div => build::div(times_right(p.a(), b)?, p.b().clone()),
         Op::T => times_right(&transpose_inward(p.a())?, b)?,
@@ -464,10 +496,25 @@ fn diag_inward(p: &Expr) -> Option<Expr> {
     })
 }
 
+/// The two terms of a sum or difference, each of the sum's shape: a scalar broadcast over an
+/// array is s·1 (M + s = M + s·1), so that a product distributes over it term by term:
+/// (M + s)b is Mb + s·1b, never Mb + sb.
+fn spread_terms(sum: &Expr) -> [Expr; 2] {
+    [sum.a(), sum.b()].map(|term| {
+        if term.shape.is_scalar() && !sum.shape.is_scalar() {
+            mul(term.clone(), Expr::ones(sum.shape))
+        } else {
+            term.clone()
+        }
+    })
+}
+
 /// L·J with L multiplied into each term of J, so that Kronecker factors meet and combine by
 /// the mixed product (A ⊗ B)(C ⊗ D) = AC ⊗ BD.
 fn distribute(left: Expr, j: Expr) -> Expr {
     match j.op {
+        // A scalar broadcast over J is no term of it: L(M + s) is LM + s·L1, not LM + sL.
+        Op::Add | Op::Sub if j.a().shape != j.b().shape => mul(left, j),
         Op::Add => add(
             distribute(left.clone(), j.a().clone()),
             distribute(left, j.b().clone()),

@@ -537,8 +537,10 @@ impl Inference<'_> {
         };
         let (sa, sb) = (self.shape(a)?, self.shape(b)?);
         Ok((
-            self.product(sa.0, sb.0, e.span),
-            self.product(sa.1, sb.1, e.span),
+            // Factors in the order of the matrix whose vec this is when A and B are columns:
+            // a ⊗ b = vec(b aᵀ).
+            self.product(sb.0, sa.0, e.span),
+            self.product(sb.1, sa.1, e.span),
         ))
     }
 
@@ -552,6 +554,55 @@ impl Inference<'_> {
                 p
             }
         }
+    }
+
+    /// Settles what the products a·b = p force before any unknown size is named: a factor 1
+    /// makes p the other factor (vec of a column is the column), a known p and a known factor
+    /// give the other factor (p / a), and two products asked to be equal whose factors are
+    /// unknown are read as the same shape, factor by factor where the sizes allow (vec(X)ᵀvec(Y)
+    /// compares X and Y of one shape). Repeated until nothing changes.
+    fn settle_products(&mut self) {
+        loop {
+            let mut changed = false;
+            let products = self.products.clone();
+            for (i, &(p, a, b, _)) in products.iter().enumerate() {
+                changed |= self.settle_product(p, a, b);
+                for &(q, c, d, _) in &products[i + 1..] {
+                    let fits = |cx: &mut Self, x: UDim, y: UDim| {
+                        let (x, y) = (cx.resolve(x), cx.resolve(y));
+                        x == y || matches!(x, UDim::Var(_)) || matches!(y, UDim::Var(_))
+                    };
+                    if self.resolve(p) == self.resolve(q) && fits(self, a, c) && fits(self, b, d) {
+                        changed |= self.unify_changes(a, c) | self.unify_changes(b, d);
+                    }
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    /// What the one product p = a·b forces; whether anything changed.
+    fn settle_product(&mut self, p: UDim, a: UDim, b: UDim) -> bool {
+        let one = UDim::Known(Dim::ONE);
+        match (self.resolve(p), self.resolve(a), self.resolve(b)) {
+            (_, UDim::Known(x), UDim::Known(y)) => self.unify_changes(p, UDim::Known(x.times(y))),
+            (_, x, other) | (_, other, x) if x == one => self.unify_changes(p, other),
+            (UDim::Known(whole), UDim::Known(part), UDim::Var(_)) => {
+                quotient(whole, part).is_some_and(|rest| self.unify_changes(b, UDim::Known(rest)))
+            }
+            (UDim::Known(whole), UDim::Var(_), UDim::Known(part)) => {
+                quotient(whole, part).is_some_and(|rest| self.unify_changes(a, UDim::Known(rest)))
+            }
+            _ => false,
+        }
+    }
+
+    /// [`Self::unify_dim`], reporting whether the two were not equal before (a failure is left
+    /// for the product check in [`Self::finish`] to report with its span).
+    fn unify_changes(&mut self, a: UDim, b: UDim) -> bool {
+        self.resolve(a) != self.resolve(b) && self.unify_dim(a, b)
     }
 
     /// `eye(n)`, `ones(n)`, `ones(m, n)`, `zeros(m, n)`, `commutation(m, n)`; with no argument
@@ -618,6 +669,7 @@ impl Inference<'_> {
             .map(String::from)
             .chain((1..).map(|i| format!("n{i}")))
             .filter(|n| !used.contains(n));
+        self.settle_products();
         let mut named: BTreeMap<usize, Dim> = BTreeMap::new();
         let mut fix = |cx: &mut Self, d: UDim| match cx.resolve(d) {
             UDim::Known(d) => d,
@@ -740,6 +792,19 @@ fn constant(e: &Syntax) -> Option<num_rational::BigRational> {
 
 /// The calls whose arguments are dimensions.
 const CONSTRUCTORS: [&str; 4] = ["eye", "ones", "zeros", "commutation"];
+
+/// The size `whole / part` when every factor of `part` is a factor of `whole`.
+fn quotient(whole: Dim, part: Dim) -> Option<Dim> {
+    let mut rest = whole.factors();
+    for factor in part.factors() {
+        if let Dim::Lit(1) = factor {
+            continue;
+        }
+        let at = rest.iter().position(|&f| f == factor)?;
+        rest.remove(at);
+    }
+    Some(rest.into_iter().fold(Dim::ONE, Dim::times))
+}
 
 /// A dimension written as an argument: `n`, `3`, or a product such as `m*n`.
 fn dimension(arg: &Syntax) -> Option<Dim> {

@@ -198,3 +198,54 @@ fn regression_an_elementwise_power_by_an_array_is_not_symmetric() {
     sound("S: R^(n x n) sym; Y: R^(n x n); sum((S.^Y)')", "S");
     sound("S: R^(n x n) sym; Y: R^(n x n); tr(A*(S.^Y)')", "S");
 }
+
+/// The derivative's text in numerator layout.
+fn text(input: &str, wrt: &str) -> String {
+    let d = nabla::diff(input, wrt, &Options::default());
+    d.unwrap_or_else(|e| panic!("{}", e.render(input))).text()
+}
+
+#[test]
+fn regression_a_scalar_broadcast_in_a_product_became_a_multiple_of_the_identity() {
+    // (Y + 2)*x*y' by x: the Kronecker factor was distributed over Y + 2 as if 2 were 2*I.
+    let input = "x: R^n; Y: R^(n x n); y: R^n; (Y+2)*x*y'";
+    sound(input, "x");
+    assert_eq!(text(input, "x"), "kron(y, Y + 2)");
+    sound("x: R^n; Y: R^(m x n); y: R^n; (Y+2)*x*y'", "x");
+    sound("Y: R^(n x n); X: R^(n x k); B: R^(k x k); (Y - c)*X*B", "X");
+    sound("x: R^n; Y: R^(m x n); y: R^k; (c - Y)*x*y'", "x");
+}
+
+#[test]
+fn regression_the_inverse_of_a_scalar_is_its_reciprocal() {
+    // inv(c) of a scalar printed as np.linalg.inv(c), which NumPy refuses.
+    for (input, wrt) in [
+        ("N: R^(n x n); det(c*N)", "c"),
+        ("a: R; A: R^(n x n); inv(a*A)", "a"),
+        ("a: R; inv(a)^2", "a"),
+    ] {
+        sound(input, wrt);
+        assert!(!text(input, wrt).contains("inv(a)"), "{input}");
+        assert!(!text(input, wrt).contains("inv(c)"), "{input}");
+    }
+}
+
+#[test]
+fn regression_an_undeclared_name_inside_vec_or_kron_takes_the_size_required() {
+    // vec(s) of an undeclared s got a size of its own and a shape mismatch.
+    sound("A: R^(p x n); tanh(A*u - vec(s))", "s");
+    sound("vec(X)'*vec(V*g)", "g");
+    sound("vec(X)'*vec(Y)", "X");
+    sound("X: R^(m x n); z: R^m; vec(X)'*kron(y, z)", "y");
+}
+
+#[test]
+fn regression_a_derivative_by_a_scalar_through_kron_or_vec() {
+    // By a scalar no reshape is needed (dF at dg = 1), and through u ⊗ v of columns the
+    // gradient is a matrix product: ⟨s, u ⊗ v⟩ = uᵀ Wᵀ v with vec(W) = s.
+    sound("V: R^(m x n); sum(kron(V, V*g))", "g");
+    sound("V: R^(m x n); X: R^(m x n); vec(X)'*vec(V*g)", "g");
+    sound("norm2(kron(y, y))", "y");
+    sound("norm2(kron(y, y))^2", "y");
+    sound("z: R^m; norm2(kron(y, z) - vec(X))^2", "y");
+}
