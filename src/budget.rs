@@ -43,8 +43,14 @@ pub fn within<T>(limit: Duration, work: impl FnOnce() -> Result<T>) -> Result<T>
 pub fn tick() {
     let ticks = TICKS.get().wrapping_add(1);
     TICKS.set(ticks);
-    if ticks.is_multiple_of(1024)
-        && let Some(deadline) = DEADLINE.get()
+    if ticks.is_multiple_of(1024) {
+        check();
+    }
+}
+
+/// Past the deadline, unwinds to [`within`]: for loops that build no nodes (saturation rounds).
+pub fn check() {
+    if let Some(deadline) = DEADLINE.get()
         && Instant::now() > deadline
     {
         std::panic::resume_unwind(Box::new(OutOfTime));

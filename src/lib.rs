@@ -26,6 +26,7 @@ pub mod shape;
 pub mod share;
 pub mod simplify;
 pub mod steps;
+pub mod worker;
 
 pub use error::{Error, Result};
 pub use identify::Layout;
@@ -356,40 +357,15 @@ fn read_here(input: &str) -> Result<Typed> {
     Ok(typed)
 }
 
-/// Runs `work` on the deep stack, passing a panic on as it is (for calls that cannot fail).
+/// Runs `work` on a deep-stack worker, passing a panic on as it is (for calls that cannot fail).
 fn deep<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    match run_deep(work) {
-        Ok(Ok(value)) => value,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(e) => panic!("cannot start a thread for the work: {e}"),
-    }
+    worker::run(work).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// `work` joined from a thread with [`STACK_BYTES`] of stack: its value or its panic, or the
-/// error of starting the thread.
-fn run_deep<T: Send>(work: impl FnOnce() -> T + Send) -> std::io::Result<std::thread::Result<T>> {
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .stack_size(STACK_BYTES)
-            .spawn_scoped(scope, work)?;
-        Ok(thread.join())
-    })
-}
-
-/// Stack for one derivation: every stage recurses over the expression tree, whose depth the
-/// parser bounds by [`parse::MAX_DEPTH`]; the pages are only committed when touched.
-const STACK_BYTES: usize = 512 << 20;
-
-/// Runs `work` on a thread with a stack deep enough for any input the parser accepts; a panic
-/// (a bug) becomes [`Error::Internal`].
+/// Runs `work` on a worker with a stack deep enough for any input the parser accepts
+/// ([`worker`]); a panic (a bug) becomes [`Error::Internal`].
 pub fn with_deep_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T> {
-    match run_deep(work) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(panic)) => Err(Error::from_panic(panic)),
-        Err(e) => Err(Error::Internal {
-            message: format!("cannot start a thread for the derivation: {e}"),
-        }),
-    }
+    worker::run(work).map_err(Error::from_panic)
 }
 
 /// Differentiates `input` by the variable `wrt`.
@@ -433,53 +409,23 @@ impl Problem {
     }
 }
 
-/// Differentiates many problems on all cores; each result is independent of the others.
+/// Differentiates many problems on all cores; each result is independent of the others, and
+/// the results come in the problems' order.
 pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivative>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(problems.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<Derivative>>>> = problems
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let work = || loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(problem) = problems.get(i) else {
-                    break;
-                };
-                let (wrt, second) = match problem.wrt.split_once(',') {
-                    Some((x, y)) => (x, Some(y.to_string())),
-                    None => (problem.wrt.as_str(), options.second.clone()),
-                };
-                let options = Options {
-                    second,
-                    ..options.clone()
-                };
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    diff_on_current_thread(&problem.input, wrt, &options)
-                }));
-                let result = run.unwrap_or_else(|panic| Err(Error::from_panic(panic)));
-                *results[i]
-                    .lock()
-                    .expect("no worker panics while holding a result") = Some(result);
-            };
-            std::thread::Builder::new()
-                .stack_size(STACK_BYTES)
-                .spawn_scoped(scope, work)
-                .expect("cannot start a worker thread");
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| {
-            r.into_inner()
-                .expect("unpoisoned")
-                .expect("every problem is done")
-        })
-        .collect()
+    worker::map(problems, |problem| {
+        let (wrt, second) = match problem.wrt.split_once(',') {
+            Some((x, y)) => (x, Some(y.to_string())),
+            None => (problem.wrt.as_str(), options.second.clone()),
+        };
+        let options = Options {
+            second,
+            ..options.clone()
+        };
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            diff_on_current_thread(&problem.input, wrt, &options)
+        }));
+        run.unwrap_or_else(|panic| Err(Error::from_panic(panic)))
+    })
 }
 
 /// [`diff`] on the calling thread, without the deep stack: for callers that run many small
