@@ -33,7 +33,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             iterations: 12,
-            nodes: 20_000,
+            nodes: 4_000,
         }
     }
 }
@@ -485,13 +485,23 @@ pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
     // A class with a known rational value already holds that number: rewriting it only adds
     // arithmetic on constants (1*1, 1^2, ...) that can grow without end.
     let right = rule.rhs.clone();
+    // The pattern variables by name, parsed once: the condition runs on every match.
+    let mut names = Vec::new();
+    pattern_variables(&right, &mut names);
+    let bound: Vec<(egg::Symbol, Var)> = names.into_iter().map(|v| (v, var(v))).collect();
+    let var_of = move |name: egg::Symbol| {
+        (bound.iter())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .expect("a right-side variable is bound on the left")
+    };
     let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, class: Id, subst: &Subst| {
         graph[class].data.num.is_none()
             && conditions.iter().all(|(predicate, vars)| {
                 let facts: Vec<&Facts> = vars.iter().map(|v| &graph[subst[*v]].data).collect();
                 predicate.holds(&facts)
             })
-            && typed_shape(&right, &|v| graph[subst[var(v)]].data.shape)
+            && typed_shape(&right, &|v| graph[subst[var_of(v)]].data.shape)
                 == Some(graph[class].data.shape)
     };
     let applier = ConditionalApplier {
@@ -540,6 +550,15 @@ fn typed_shape(pat: &Pat, shape_of_var: &dyn Fn(egg::Symbol) -> Shape) -> Option
         children: Vec::new(),
     };
     defined.then(|| crate::lang::shape_of(&node, &|i| shapes[i]))
+}
+
+/// The names of the pattern variables of `pat`, each once.
+fn pattern_variables(pat: &Pat, out: &mut Vec<egg::Symbol>) {
+    match pat {
+        Pat::Var(v) if !out.contains(v) => out.push(*v),
+        Pat::Node(_, args) => args.iter().for_each(|a| pattern_variables(a, out)),
+        _ => {}
+    }
 }
 
 fn var(name: egg::Symbol) -> Var {
