@@ -229,6 +229,67 @@ pub enum Draw {
     Signed,
     /// Entries uniform in [0.5, 1.5]; square matrices symmetric positive definite.
     Positive,
+    /// `Signed` or `Positive` data, negated when `negative`, times 10^`exponent`: small data
+    /// for a domain bounded around 0 (`log(1 - x'*x)`), large or negative data for a domain
+    /// away from 0 (`sqrt(x - 3)`, `sqrt(-3 - x)`). Variables declared `spd` stay positive.
+    Scaled {
+        /// The data drawn before scaling.
+        base: Base,
+        /// Whether the data is negated.
+        negative: bool,
+        /// The power of ten the data is multiplied by.
+        exponent: i8,
+    },
+}
+
+/// The data a [`Draw::Scaled`] scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// As [`Draw::Signed`].
+    Signed,
+    /// As [`Draw::Positive`].
+    Positive,
+}
+
+impl Draw {
+    /// The kinds of data a check tries, in order: around 0 first, then smaller, larger and
+    /// negative data, so that a domain anywhere from 10⁻² to 10³ away from 0 is found.
+    pub const LADDER: [Draw; 10] = [
+        Draw::Signed,
+        Draw::Positive,
+        Draw::scaled(Base::Signed, false, -1),
+        Draw::scaled(Base::Positive, false, 1),
+        Draw::scaled(Base::Positive, true, 0),
+        Draw::scaled(Base::Signed, false, -2),
+        Draw::scaled(Base::Positive, false, 2),
+        Draw::scaled(Base::Positive, true, 1),
+        Draw::scaled(Base::Positive, false, 3),
+        Draw::scaled(Base::Positive, true, 2),
+    ];
+
+    const fn scaled(base: Base, negative: bool, exponent: i8) -> Draw {
+        Draw::Scaled {
+            base,
+            negative,
+            exponent,
+        }
+    }
+
+    /// The unscaled data and the factor it is multiplied by.
+    fn parts(self) -> (Base, f64) {
+        match self {
+            Draw::Signed => (Base::Signed, 1.0),
+            Draw::Positive => (Base::Positive, 1.0),
+            Draw::Scaled {
+                base,
+                negative,
+                exponent,
+            } => (
+                base,
+                10f64.powi(exponent.into()) * if negative { -1.0 } else { 1.0 },
+            ),
+        }
+    }
 }
 
 /// Random values for `variables` (respecting sym, spd and diag) with sizes bound.
@@ -256,10 +317,25 @@ pub fn random_value(
     draw: Draw,
     rng: &mut StdRng,
 ) -> Value {
+    let (base, factor) = draw.parts();
+    let value = unscaled_value(dims, props, base, rng);
+    if props.spd {
+        value * factor.abs()
+    } else {
+        value * factor
+    }
+}
+
+fn unscaled_value(
+    dims: (usize, usize),
+    props: crate::expr::Props,
+    base: Base,
+    rng: &mut StdRng,
+) -> Value {
     let (r, c) = dims;
-    let entry = |rng: &mut StdRng| match draw {
-        Draw::Signed => rng.random_range(-1.0..1.0),
-        Draw::Positive => rng.random_range(0.5..1.5),
+    let entry = |rng: &mut StdRng| match base {
+        Base::Signed => rng.random_range(-1.0..1.0),
+        Base::Positive => rng.random_range(0.5..1.5),
     };
     let m = DMatrix::from_fn(r, c, |_, _| entry(rng));
     if r != c || r == 1 {
@@ -269,7 +345,7 @@ pub fn random_value(
     if props.diag {
         return DMatrix::from_diagonal(&m.diagonal().map(|x| x.abs() + 0.5));
     }
-    if props.spd || (draw == Draw::Positive) {
+    if props.spd || (base == Base::Positive) {
         return &m * m.transpose() + DMatrix::identity(r, r) * n;
     }
     let shifted = &m + DMatrix::identity(r, r) * (0.5 * n);
