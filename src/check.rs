@@ -170,29 +170,25 @@ impl CheckReport {
     /// Why points were skipped: "; skipped 3 random points outside the domain", "; skipped 4
     /// random points (3 outside the domain, 1 too near a singularity …)", or nothing.
     fn skips(&self) -> String {
-        let reasons: Vec<String> = [
+        let reasons: Vec<(usize, &str)> = [
             (self.outside_domain, "outside the domain"),
             (
                 self.near_singularity,
                 "too near a singularity or the domain's edge",
             ),
         ]
-        .iter()
+        .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, why)| format!("{n} {why}"))
         .collect();
         let points = if self.skipped() == 1 { "point" } else { "points" };
-        match reasons.len() {
-            0 => String::new(),
-            1 => format!("; skipped {} random {points}{}", self.skipped(), {
-                let why = &reasons[0];
-                why[why.find(' ').unwrap_or(0)..].to_string()
-            }),
-            _ => format!(
-                "; skipped {} random {points} ({})",
-                self.skipped(),
-                reasons.join(", ")
-            ),
+        let skipped = format!("; skipped {} random {points}", self.skipped());
+        match reasons[..] {
+            [] => String::new(),
+            [(_, why)] => format!("{skipped} {why}"),
+            _ => {
+                let each: Vec<String> = reasons.iter().map(|(n, why)| format!("{n} {why}")).collect();
+                format!("{skipped} ({})", each.join(", "))
+            }
         }
     }
 

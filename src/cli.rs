@@ -28,8 +28,8 @@ Examples:
   nabla diff \"-sum(y.*log(p))\" --wrt p            (an input may start with a minus)
   nabla diff \"logdet(X)\" --wrt X --format latex   X^{-1}
   nabla hessian \"x'*A*x\" --wrt x                  A + A'
-  nabla diff \"A*X*B\" --wrt X                     kron(B', A)   (vec form)
-  nabla diff problem.nabla --wrt x                 (the input read from a file)
+  nabla diff \"A*X*B\" --wrt X                      kron(B', A)   (vec form)
+  nabla diff problem.nabla --wrt x                (the input read from a file)
   echo \"sum(exp(x))\" | nabla diff - --wrt x --format numpy
 
 Exit codes: 0 success; 1 no derivative of that kind, or --check found it wrong; 2 bad input or
