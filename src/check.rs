@@ -573,3 +573,62 @@ pub fn finite_difference(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(compared: usize, outside: usize, near: usize, error: f64) -> CheckReport {
+        CheckReport {
+            requested: 3,
+            compared,
+            outside_domain: outside,
+            near_singularity: near,
+            sizes: vec![(Symbol::from("n"), 2)],
+            max_error: error,
+            max_excess: error,
+        }
+    }
+
+    #[test]
+    fn the_line_says_how_many_points_were_compared_and_skipped() {
+        assert_eq!(
+            report(3, 0, 0, 2.5e-12).to_string(),
+            "check ok: 3 points compared (n=2), max relative error 2.5e-12 against central differences"
+        );
+        assert_eq!(
+            report(2, 4, 1, 2.5e-12).to_string(),
+            "check ok: only 2 of the 3 points asked compared (n=2), max relative error 2.5e-12 \
+             against central differences; skipped 5 random points (4 outside the domain, 1 too \
+             near a singularity or the domain's edge)"
+        );
+        assert_eq!(
+            report(3, 1, 0, 0.1).to_string(),
+            "check FAILED: 3 points compared (n=2), max relative error 1.0e-1 against central \
+             differences; skipped 1 random point outside the domain"
+        );
+        assert_eq!(
+            report(0, 0, 7, 0.0).to_string(),
+            "check inconclusive: could not find a point in the domain; try --draws or --seed; \
+             skipped 7 random points too near a singularity or the domain's edge"
+        );
+    }
+
+    #[test]
+    fn an_error_of_zero_and_an_error_within_rounding_are_explained() {
+        assert!(report(3, 0, 0, 0.0).to_string().contains("max relative error 0 (exact: "));
+        let large = CheckReport {
+            max_excess: 0.0,
+            ..report(3, 0, 0, 3e-4)
+        };
+        assert!(large.passed());
+        assert!(large.to_string().ends_with("within what rounding in the differences of a large f explains"));
+    }
+
+    #[test]
+    fn a_second_derivative_compares_as_few_points_as_its_weaker_check() {
+        let both = report(3, 1, 0, 1e-12).and(report(2, 2, 1, 1e-10));
+        assert_eq!((both.compared, both.outside_domain, both.near_singularity), (2, 3, 1));
+        assert_eq!(both.max_error, 1e-10);
+    }
+}
