@@ -180,13 +180,20 @@ impl CheckReport {
         .into_iter()
         .filter(|(n, _)| *n > 0)
         .collect();
-        let points = if self.skipped() == 1 { "point" } else { "points" };
+        let points = if self.skipped() == 1 {
+            "point"
+        } else {
+            "points"
+        };
         let skipped = format!("; skipped {} random {points}", self.skipped());
         match reasons[..] {
             [] => String::new(),
             [(_, why)] => format!("{skipped} {why}"),
             _ => {
-                let each: Vec<String> = reasons.iter().map(|(n, why)| format!("{n} {why}")).collect();
+                let each: Vec<String> = reasons
+                    .iter()
+                    .map(|(n, why)| format!("{n} {why}"))
+                    .collect();
                 format!("{skipped} ({})", each.join(", "))
             }
         }
@@ -385,14 +392,18 @@ fn best_of_steps(
         let excess = (error - rounding(f, h) / scale).max(0.0);
         Comparison { error, excess }
     };
-    let conclusive = (estimates.windows(2))
-        .any(|w| gap(&w[0].1, &w[1].1, w[1].0).excess <= TOLERANCE);
+    let conclusive =
+        (estimates.windows(2)).any(|w| gap(&w[0].1, &w[1].1, w[1].0).excess <= TOLERANCE);
     if !conclusive {
         return Err(Skip::NearSingularity);
     }
     (estimates.iter())
         .map(|(h, numeric)| gap(predicted, numeric, *h))
-        .min_by(|a, b| a.excess.total_cmp(&b.excess).then(a.error.total_cmp(&b.error)))
+        .min_by(|a, b| {
+            a.excess
+                .total_cmp(&b.excess)
+                .then(a.error.total_cmp(&b.error))
+        })
         .ok_or(Skip::NearSingularity)
 }
 
@@ -616,19 +627,30 @@ mod tests {
 
     #[test]
     fn an_error_of_zero_and_an_error_within_rounding_are_explained() {
-        assert!(report(3, 0, 0, 0.0).to_string().contains("max relative error 0 (exact: "));
+        assert!(
+            report(3, 0, 0, 0.0)
+                .to_string()
+                .contains("max relative error 0 (exact: ")
+        );
         let large = CheckReport {
             max_excess: 0.0,
             ..report(3, 0, 0, 3e-4)
         };
         assert!(large.passed());
-        assert!(large.to_string().ends_with("within what rounding in the differences of a large f explains"));
+        assert!(
+            large
+                .to_string()
+                .ends_with("within what rounding in the differences of a large f explains")
+        );
     }
 
     #[test]
     fn a_second_derivative_compares_as_few_points_as_its_weaker_check() {
         let both = report(3, 1, 0, 1e-12).and(report(2, 2, 1, 1e-10));
-        assert_eq!((both.compared, both.outside_domain, both.near_singularity), (2, 3, 1));
+        assert_eq!(
+            (both.compared, both.outside_domain, both.near_singularity),
+            (2, 3, 1)
+        );
         assert_eq!(both.max_error, 1e-10);
     }
 }

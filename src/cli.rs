@@ -337,9 +337,8 @@ fn steps(request: &Request) -> i32 {
     let input = &request.input;
     let run = crate::with_deep_stack(|| {
         let d = crate::derivation(input, &request.wrt, request.layout)?;
-        let report = (request.check).map(|options| {
-            crate::check::check(&d.input, d.wrt, &d.derivative, d.layout, options)
-        });
+        let report = (request.check)
+            .map(|options| crate::check::check(&d.input, d.wrt, &d.derivative, d.layout, options));
         Ok::<_, crate::Error>((d, report))
     });
     match run.and_then(|result| result) {
@@ -350,8 +349,7 @@ fn steps(request: &Request) -> i32 {
                 FormatArg::Unicode => d.unicode(),
                 FormatArg::Json => {
                     let mut steps = d.json();
-                    if let (Some(report), serde_json::Value::Array(steps)) = (&report, &mut steps)
-                    {
+                    if let (Some(report), serde_json::Value::Array(steps)) = (&report, &mut steps) {
                         let mut check = report.to_json();
                         check["step"] = "check".into();
                         steps.push(check);

@@ -161,7 +161,9 @@ fn identification(f: &Expr, x: &Variable, layout: Layout, latex: bool) -> String
             "{} by reverse accumulation of adjoints over {}; {} is the gradient, shaped like {}",
             math(
                 format!("df = tr(Gᵀ d{n})"),
-                format!("\\mathrm{{d}}f = \\operatorname{{tr}}\\left(G^\\top \\mathrm{{d}}{n}\\right)")
+                format!(
+                    "\\mathrm{{d}}f = \\operatorname{{tr}}\\left(G^\\top \\mathrm{{d}}{n}\\right)"
+                )
             ),
             math("df".into(), "\\mathrm{d}f".into()),
             math("G".into(), "G".into()),
@@ -182,15 +184,21 @@ fn identification(f: &Expr, x: &Variable, layout: Layout, latex: bool) -> String
             "{}, read off term by term with {} and {} (vec stacks the columns)",
             math(
                 format!("vec(dF) = J vec(d{n})"),
-                format!("\\operatorname{{vec}}(\\mathrm{{d}}F) = J \\operatorname{{vec}}(\\mathrm{{d}}{n})")
+                format!(
+                    "\\operatorname{{vec}}(\\mathrm{{d}}F) = J \\operatorname{{vec}}(\\mathrm{{d}}{n})"
+                )
             ),
             math(
                 format!("vec(A d{n} B) = (Bᵀ ⊗ A) vec(d{n})"),
-                format!("\\operatorname{{vec}}(A \\, \\mathrm{{d}}{n} \\, B) = (B^\\top \\otimes A) \\operatorname{{vec}}(\\mathrm{{d}}{n})")
+                format!(
+                    "\\operatorname{{vec}}(A \\, \\mathrm{{d}}{n} \\, B) = (B^\\top \\otimes A) \\operatorname{{vec}}(\\mathrm{{d}}{n})"
+                )
             ),
             math(
                 format!("vec(d{n}ᵀ) = K vec(d{n})"),
-                format!("\\operatorname{{vec}}(\\mathrm{{d}}{n}^\\top) = K \\operatorname{{vec}}(\\mathrm{{d}}{n})")
+                format!(
+                    "\\operatorname{{vec}}(\\mathrm{{d}}{n}^\\top) = K \\operatorname{{vec}}(\\mathrm{{d}}{n})"
+                )
             ),
         )
     } else {
@@ -204,10 +212,16 @@ fn identification(f: &Expr, x: &Variable, layout: Layout, latex: bool) -> String
     };
     let layout = match layout {
         Layout::Numerator if f.shape.is_scalar() && !x.shape.is_scalar() => {
-            format!("; the numerator layout is {}", math("Gᵀ".into(), "G^\\top".into()))
+            format!(
+                "; the numerator layout is {}",
+                math("Gᵀ".into(), "G^\\top".into())
+            )
         }
         Layout::Denominator if !f.shape.is_scalar() && !x.shape.is_scalar() => {
-            format!("; the denominator layout is {}", math("Jᵀ".into(), "J^\\top".into()))
+            format!(
+                "; the denominator layout is {}",
+                math("Jᵀ".into(), "J^\\top".into())
+            )
         }
         _ => String::new(),
     };

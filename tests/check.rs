@@ -87,7 +87,11 @@ fn the_check_finds_points_in_domains_away_from_zero() {
         for draws in [1, 3, 10] {
             let report = check_of(input, x, draws);
             assert!(report.passed(), "{input}: {report}");
-            assert_eq!((report.compared, report.requested), (draws, draws), "{input}: {report}");
+            assert_eq!(
+                (report.compared, report.requested),
+                (draws, draws),
+                "{input}: {report}"
+            );
         }
     }
 }
@@ -108,5 +112,10 @@ fn a_wrong_derivative_still_fails_with_its_counts() {
     let report = d.check(CheckOptions::default());
     assert_eq!(report.verdict(), nabla::check::Verdict::Failed);
     assert_eq!(report.compared, 3, "{report}");
-    assert!(report.to_string().starts_with("check FAILED: 3 points compared"), "{report}");
+    assert!(
+        report
+            .to_string()
+            .starts_with("check FAILED: 3 points compared"),
+        "{report}"
+    );
 }

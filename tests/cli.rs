@@ -386,7 +386,10 @@ fn check_output_of_the_quadratic_form() {
             .starts_with("check ok: 3 points compared (n=2), max relative error "),
         "{run}"
     );
-    assert!(run.stderr.ends_with(" against central differences\n"), "{run}");
+    assert!(
+        run.stderr.ends_with(" against central differences\n"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -795,9 +798,17 @@ fn an_input_may_start_with_a_minus() {
         &["diff", "--wrt", "p", "--", loss],
         &["diff", loss, "--wrt", "p", "--format", "text"],
     ] {
-        assert_eq!(success(args, None), expected, "{}", command_line(args, None));
+        assert_eq!(
+            success(args, None),
+            expected,
+            "{}",
+            command_line(args, None)
+        );
     }
-    let run = nabla(&["diff", loss, "--wrt", "p", "--format", "latex", "--check"], None);
+    let run = nabla(
+        &["diff", loss, "--wrt", "p", "--format", "latex", "--check"],
+        None,
+    );
     assert_eq!(run.code, Some(0), "{run}");
     assert!(run.stderr.starts_with("check ok"), "{run}");
 }
@@ -841,22 +852,32 @@ fn the_input_is_read_from_a_file() {
     let program = "X: R^(m x n); y: R^m\nr = X*w - y\nr'*r\n";
     let expected = success(&["diff", LEAST_SQUARES, "--wrt", "w"], None);
     let file = TempFile::new("least-squares.nabla", program);
-    assert_eq!(success(&["diff", "--file", file.path(), "--wrt", "w"], None), expected);
-    assert_eq!(success(&["diff", file.path(), "--wrt", "w"], None), expected);
+    assert_eq!(
+        success(&["diff", "--file", file.path(), "--wrt", "w"], None),
+        expected
+    );
+    assert_eq!(
+        success(&["diff", file.path(), "--wrt", "w"], None),
+        expected
+    );
     assert_eq!(
         success(&["diff", "--file", "-", "--wrt", "w"], Some(program)),
         expected
     );
     // Any file name with --file; a missing file is named.
     let other = TempFile::new("problem.txt", program);
-    assert_eq!(success(&["diff", "--file", other.path(), "--wrt", "w"], None), expected);
+    assert_eq!(
+        success(&["diff", "--file", other.path(), "--wrt", "w"], None),
+        expected
+    );
     for args in [
         &["diff", "--file", "/nonexistent/f.nabla", "--wrt", "w"][..],
         &["diff", "/nonexistent/f.nabla", "--wrt", "w"],
     ] {
         let run = failure(args, None, 2);
         assert!(
-            run.stderr.starts_with("nabla: cannot read /nonexistent/f.nabla: "),
+            run.stderr
+                .starts_with("nabla: cannot read /nonexistent/f.nabla: "),
             "{run}"
         );
     }
@@ -866,23 +887,78 @@ fn the_input_is_read_from_a_file() {
 fn options_that_cannot_go_together_are_refused_with_the_reason() {
     let batch = "x\tx'*A*x\n";
     for (args, says) in [
-        (&["hessian", QUADRATIC, "--wrt", "x", "--order", "1"][..], "`hessian` is the second derivative and --order 1 asks for the first"),
-        (&["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--order", "1"], "two --wrt ask for a mixed second derivative"),
-        (&["diff", QUADRATIC, "--wrt", "x", "--wrt", "x", "--wrt", "x"], "--wrt names at most two variables"),
-        (&["diff", QUADRATIC, "--wrt", "x", "--steps", "--order", "2"], "--steps writes out first derivatives only"),
-        (&["hessian", QUADRATIC, "--wrt", "x", "--steps"], "--steps writes out first derivatives only"),
-        (&["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--steps"], "--steps writes out first derivatives only"),
-        (&["diff", QUADRATIC, "--wrt", "x", "--steps", "--format", "numpy"], "--steps cannot go with --format numpy or torch"),
-        (&["diff", QUADRATIC, "--wrt", "x", "--steps", "--format", "torch"], "--steps cannot go with --format numpy or torch"),
-        (&["diff", "--batch", "-", "--steps"], "--steps cannot go with --batch"),
-        (&["diff", "--batch", "-", "--wrt", "x"], "--wrt cannot go with --batch: each line of the batch names its own variable"),
-        (&["diff", QUADRATIC, "--batch", "-"], "INPUT cannot go with --batch"),
-        (&["diff", "--file", "-", "--batch", "-"], "--file cannot go with --batch"),
-        (&["diff", QUADRATIC, "--file", "-", "--wrt", "x"], "INPUT and --file cannot go together"),
-        (&["diff", QUADRATIC, "--wrt", "x", "--seed", "3"], "--seed and --draws choose the random points of --check"),
-        (&["diff", QUADRATIC, "--wrt", "x", "--draws", "5"], "--seed and --draws choose the random points of --check"),
-        (&["diff", QUADRATIC], "no variable: name the variable to differentiate by with --wrt"),
-        (&["diff", "--wrt", "x"], "no input: give INPUT, --file FILE or --batch FILE"),
+        (
+            &["hessian", QUADRATIC, "--wrt", "x", "--order", "1"][..],
+            "`hessian` is the second derivative and --order 1 asks for the first",
+        ),
+        (
+            &["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--order", "1"],
+            "two --wrt ask for a mixed second derivative",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--wrt", "x", "--wrt", "x"],
+            "--wrt names at most two variables",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--steps", "--order", "2"],
+            "--steps writes out first derivatives only",
+        ),
+        (
+            &["hessian", QUADRATIC, "--wrt", "x", "--steps"],
+            "--steps writes out first derivatives only",
+        ),
+        (
+            &["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--steps"],
+            "--steps writes out first derivatives only",
+        ),
+        (
+            &[
+                "diff", QUADRATIC, "--wrt", "x", "--steps", "--format", "numpy",
+            ],
+            "--steps cannot go with --format numpy or torch",
+        ),
+        (
+            &[
+                "diff", QUADRATIC, "--wrt", "x", "--steps", "--format", "torch",
+            ],
+            "--steps cannot go with --format numpy or torch",
+        ),
+        (
+            &["diff", "--batch", "-", "--steps"],
+            "--steps cannot go with --batch",
+        ),
+        (
+            &["diff", "--batch", "-", "--wrt", "x"],
+            "--wrt cannot go with --batch: each line of the batch names its own variable",
+        ),
+        (
+            &["diff", QUADRATIC, "--batch", "-"],
+            "INPUT cannot go with --batch",
+        ),
+        (
+            &["diff", "--file", "-", "--batch", "-"],
+            "--file cannot go with --batch",
+        ),
+        (
+            &["diff", QUADRATIC, "--file", "-", "--wrt", "x"],
+            "INPUT and --file cannot go together",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--seed", "3"],
+            "--seed and --draws choose the random points of --check",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--draws", "5"],
+            "--seed and --draws choose the random points of --check",
+        ),
+        (
+            &["diff", QUADRATIC],
+            "no variable: name the variable to differentiate by with --wrt",
+        ),
+        (
+            &["diff", "--wrt", "x"],
+            "no input: give INPUT, --file FILE or --batch FILE",
+        ),
     ] {
         let run = failure(args, Some(batch), 2);
         assert!(
@@ -894,8 +970,23 @@ fn options_that_cannot_go_together_are_refused_with_the_reason() {
     }
     // What does go together.
     success(&["hessian", QUADRATIC, "--wrt", "x", "--order", "2"], None);
-    success(&["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--order", "2"], None);
-    success(&["diff", QUADRATIC, "--wrt", "x", "--layout", "denominator", "--format", "torch"], None);
+    success(
+        &["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--order", "2"],
+        None,
+    );
+    success(
+        &[
+            "diff",
+            QUADRATIC,
+            "--wrt",
+            "x",
+            "--layout",
+            "denominator",
+            "--format",
+            "torch",
+        ],
+        None,
+    );
 }
 
 /// The inline and display formulas of a LaTeX fragment: `$...$` spans and `\[...\]` blocks.
@@ -914,7 +1005,13 @@ fn latex_formulas(latex: &str) -> Vec<String> {
 
 #[test]
 fn steps_in_every_format_they_name() {
-    let base = ["diff", "a = X*w; b = a - y; norm2(b)^2", "--wrt", "w", "--steps"];
+    let base = [
+        "diff",
+        "a = X*w; b = a - y; norm2(b)^2",
+        "--wrt",
+        "w",
+        "--steps",
+    ];
     let with = |format: &str| {
         let mut args = base.to_vec();
         args.extend(["--format", format]);
@@ -927,29 +1024,55 @@ fn steps_in_every_format_they_name() {
     assert_eq!(success_lines(&base), text);
     assert!(text.contains("by product-rule"), "{text}");
     let unicode = with("unicode");
-    assert!(unicode.contains("(Xw - y)ᵀ") && !unicode.contains('\''), "{unicode}");
+    assert!(
+        unicode.contains("(Xw - y)ᵀ") && !unicode.contains('\''),
+        "{unicode}"
+    );
     let latex = with("latex");
-    assert!(latex.starts_with("\\paragraph{Intermediate quantities}"), "{latex}");
-    assert!(!latex.contains("**") && !latex.contains("$$"), "not Markdown:\n{latex}");
+    assert!(
+        latex.starts_with("\\paragraph{Intermediate quantities}"),
+        "{latex}"
+    );
+    assert!(
+        !latex.contains("**") && !latex.contains("$$"),
+        "not Markdown:\n{latex}"
+    );
     assert!(latex.contains("\\texttt{product-rule}"), "{latex}");
     let formulas = latex_formulas(&latex);
     assert!(formulas.len() >= 6, "{formulas:?}");
-    assert!(formulas.iter().all(|f| !f.contains("\\paragraph")), "{formulas:?}");
+    assert!(
+        formulas.iter().all(|f| !f.contains("\\paragraph")),
+        "{formulas:?}"
+    );
     let markdown = with("markdown");
-    assert!(markdown.starts_with("**Intermediate quantities**"), "{markdown}");
+    assert!(
+        markdown.starts_with("**Intermediate quantities**"),
+        "{markdown}"
+    );
     let json: serde_json::Value = serde_json::from_str(&with("json")).expect("JSON");
     let steps = json.as_array().expect("an array of steps");
-    let kinds: Vec<&str> = steps.iter().map(|s| s["step"].as_str().expect("a kind")).collect();
+    let kinds: Vec<&str> = steps
+        .iter()
+        .map(|s| s["step"].as_str().expect("a kind"))
+        .collect();
     assert_eq!(kinds.first(), Some(&"quantity"));
     assert_eq!(kinds.last(), Some(&"result"));
-    for kind in ["differential", "substitution", "identification", "simplification"] {
+    for kind in [
+        "differential",
+        "substitution",
+        "identification",
+        "simplification",
+    ] {
         assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
     }
     let result = steps.last().unwrap();
     assert_eq!(result["text"], "2*(X*w - y)'*X");
     assert_eq!(result["name"], "df/dw");
     let differential = &steps[kinds.iter().position(|k| *k == "differential").unwrap()];
-    assert_eq!((differential["name"].as_str(), differential["rule"].as_str()), (Some("da"), Some("product-rule")));
+    assert_eq!(
+        (differential["name"].as_str(), differential["rule"].as_str()),
+        (Some("da"), Some("product-rule"))
+    );
 }
 
 /// Standard output of a successful run that may print several lines.
@@ -966,12 +1089,23 @@ fn steps_with_check() {
     let run = nabla(&args, None);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(run.stdout.starts_with("Intermediate quantities:"), "{run}");
-    assert!(run.stderr.starts_with("check ok: 3 points compared"), "{run}");
-    let run = nabla(&["diff", QUADRATIC, "--wrt", "x", "--steps", "--check", "--format", "json"], None);
+    assert!(
+        run.stderr.starts_with("check ok: 3 points compared"),
+        "{run}"
+    );
+    let run = nabla(
+        &[
+            "diff", QUADRATIC, "--wrt", "x", "--steps", "--check", "--format", "json",
+        ],
+        None,
+    );
     assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{run}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     let last = json.as_array().and_then(|s| s.last()).expect("steps");
-    assert_eq!((last["step"].as_str(), last["verdict"].as_str()), (Some("check"), Some("passed")));
+    assert_eq!(
+        (last["step"].as_str(), last["verdict"].as_str()),
+        (Some("check"), Some("passed"))
+    );
 }
 
 /// The input of a three-layer network: its derivative by W1 shares a subexpression, so it
@@ -991,14 +1125,22 @@ fn batch_output_is_valid_per_line_in_every_format() {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 5, "{format}: one line per input line\n{out}");
         assert_eq!((lines[2], lines[3]), ("", ""), "{format}");
-        assert!(lines[4].starts_with("error: syntax error"), "{format}: {out}");
+        assert!(
+            lines[4].starts_with("error: syntax error"),
+            "{format}: {out}"
+        );
         let alone = nabla(&["diff", NETWORK, "--wrt", "W1", "--format", format], None).stdout;
-        assert!(alone.contains("t1 = ") || alone.contains("t_{1} &= "), "{format}: {alone}");
+        assert!(
+            alone.contains("t1 = ") || alone.contains("t_{1} &= "),
+            "{format}: {alone}"
+        );
         if format == "latex" {
             // An aligned block stays one block: its rows end in `\\`, so a space joins them.
             assert_eq!(lines[0], alone.trim_end().replace('\n', " "));
             assert!(!lines[0].contains("; "), "{}", lines[0]);
-            assert!(lines[0].starts_with("\\begin{aligned}") && lines[0].ends_with("\\end{aligned}"));
+            assert!(
+                lines[0].starts_with("\\begin{aligned}") && lines[0].ends_with("\\end{aligned}")
+            );
         } else {
             assert_eq!(lines[0], alone.trim_end().replace('\n', "; "), "{format}");
         }
@@ -1026,7 +1168,10 @@ fn batch_numpy_lines_are_python() {
     let run = nabla(&["diff", "--batch", "-", "--format", "numpy"], Some(&input));
     assert_eq!(run.code, Some(0), "{run}");
     let python = Command::new("python3")
-        .args(["-c", "import ast, sys\nfor line in sys.stdin: ast.parse(line)"])
+        .args([
+            "-c",
+            "import ast, sys\nfor line in sys.stdin: ast.parse(line)",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1034,9 +1179,19 @@ fn batch_numpy_lines_are_python() {
     let Ok(mut python) = python else {
         panic!("python3 is needed to test the NumPy output (see the README)");
     };
-    python.stdin.take().unwrap().write_all(run.stdout.as_bytes()).unwrap();
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(run.stdout.as_bytes())
+        .unwrap();
     let done = python.wait_with_output().unwrap();
-    assert!(done.status.success(), "{}\n{}", run.stdout, String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{}\n{}",
+        run.stdout,
+        String::from_utf8_lossy(&done.stderr)
+    );
 }
 
 #[test]
@@ -1046,21 +1201,40 @@ fn batch_with_check() {
     assert_eq!(run.code, Some(4), "no point for line 3: {run}");
     assert_eq!(run.stdout.lines().count(), 3, "{run}");
     let stderr: Vec<&str> = run.stderr.lines().collect();
-    assert!(stderr[0].starts_with("nabla: line 1: check ok: 3 points compared"), "{run}");
-    assert!(stderr[1].starts_with("nabla: line 2: check ok: 3 points compared"), "{run}");
     assert!(
-        stderr[2].starts_with("nabla: line 3: check inconclusive: could not find a point in the domain; try --draws"),
+        stderr[0].starts_with("nabla: line 1: check ok: 3 points compared"),
         "{run}"
     );
-    let run = nabla(&["diff", "--batch", "-", "--check", "--format", "json"], Some(input));
+    assert!(
+        stderr[1].starts_with("nabla: line 2: check ok: 3 points compared"),
+        "{run}"
+    );
+    assert!(
+        stderr[2].starts_with(
+            "nabla: line 3: check inconclusive: could not find a point in the domain; try --draws"
+        ),
+        "{run}"
+    );
+    let run = nabla(
+        &["diff", "--batch", "-", "--check", "--format", "json"],
+        Some(input),
+    );
     assert_eq!((run.code, run.stderr.as_str()), (Some(4), ""), "{run}");
     let verdicts: Vec<String> = (run.stdout.lines())
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
-        .map(|j| j["check"]["verdict"].as_str().expect("a verdict").to_string())
+        .map(|j| {
+            j["check"]["verdict"]
+                .as_str()
+                .expect("a verdict")
+                .to_string()
+        })
         .collect();
     assert_eq!(verdicts, ["passed", "passed", "no_points"]);
     // Bad input is more serious than a check without points.
-    let run = nabla(&["diff", "--batch", "-", "--check"], Some("x\tlog(-exp(x))\nx\tx'*\n"));
+    let run = nabla(
+        &["diff", "--batch", "-", "--check"],
+        Some("x\tlog(-exp(x))\nx\tx'*\n"),
+    );
     assert_eq!(run.code, Some(2), "{run}");
 }
 
@@ -1072,14 +1246,28 @@ fn check_finds_the_domain_of_a_shifted_square_root() {
     let run = nabla(&["diff", "sqrt(x - 3)", "--wrt", "x", "--check"], None);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(
-        run.stderr.starts_with("check ok: 3 points compared (n=2), max relative error "),
+        run.stderr
+            .starts_with("check ok: 3 points compared (n=2), max relative error "),
         "{run}"
     );
-    assert!(run.stderr.trim_end().ends_with("skipped 3 random points outside the domain"), "{run}");
-    for input in ["sqrt(-3 - x)", "sqrt(x'*x - 40)", "log(1 - x'*x)", "log(1 - 100*x'*x)"] {
+    assert!(
+        run.stderr
+            .trim_end()
+            .ends_with("skipped 3 random points outside the domain"),
+        "{run}"
+    );
+    for input in [
+        "sqrt(-3 - x)",
+        "sqrt(x'*x - 40)",
+        "log(1 - x'*x)",
+        "log(1 - 100*x'*x)",
+    ] {
         let run = nabla(&["diff", input, "--wrt", "x", "--check"], None);
         assert_eq!(run.code, Some(0), "{input}: {run}");
-        assert!(run.stderr.starts_with("check ok: 3 points compared"), "{input}: {run}");
+        assert!(
+            run.stderr.starts_with("check ok: 3 points compared"),
+            "{input}: {run}"
+        );
     }
 }
 
@@ -1092,25 +1280,62 @@ fn check_without_a_point_in_the_domain_is_its_own_outcome() {
         run.stderr.starts_with("check inconclusive: could not find a point in the domain; try --draws or --seed; skipped "),
         "{run}"
     );
-    let run = nabla(&["diff", "log(-exp(x))", "--wrt", "x", "--check", "--format", "json"], None);
+    let run = nabla(
+        &[
+            "diff",
+            "log(-exp(x))",
+            "--wrt",
+            "x",
+            "--check",
+            "--format",
+            "json",
+        ],
+        None,
+    );
     assert_eq!(run.code, Some(4), "{run}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(json["check"]["verdict"], "no_points");
     assert_eq!(json["check"]["points"], 0);
-    assert!(json["check"]["skipped"]["outside_domain"].as_u64() > Some(0), "{json}");
+    assert!(
+        json["check"]["skipped"]["outside_domain"].as_u64() > Some(0),
+        "{json}"
+    );
 }
 
 #[test]
 fn check_reports_the_points_it_compared_in_json() {
-    let run = nabla(&["diff", "sqrt(x - 3)", "--wrt", "x", "--check", "--draws", "5", "--format", "json"], None);
+    let run = nabla(
+        &[
+            "diff",
+            "sqrt(x - 3)",
+            "--wrt",
+            "x",
+            "--check",
+            "--draws",
+            "5",
+            "--format",
+            "json",
+        ],
+        None,
+    );
     assert_eq!(run.code, Some(0), "{run}");
     let check = &serde_json::from_str::<serde_json::Value>(&run.stdout).expect("JSON")["check"];
-    assert_eq!((check["points"].as_u64(), check["requested"].as_u64()), (Some(5), Some(5)));
+    assert_eq!(
+        (check["points"].as_u64(), check["requested"].as_u64()),
+        (Some(5), Some(5))
+    );
     assert_eq!(check["verdict"], "passed");
-    assert!(check["skipped"]["outside_domain"].as_u64() > Some(0), "{check}");
+    assert!(
+        check["skipped"]["outside_domain"].as_u64() > Some(0),
+        "{check}"
+    );
     assert_eq!(check["skipped"]["near_singularity"], 0);
     assert!(check["max_relative_error"].as_f64() < Some(1e-8), "{check}");
-    assert!(check["message"].as_str().is_some_and(|m| m.starts_with("check ok: 5 points compared")));
+    assert!(
+        check["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("check ok: 5 points compared"))
+    );
 }
 
 // ---- Set-up (issue 10, item 6) ----
@@ -1119,15 +1344,28 @@ fn check_reports_the_points_it_compared_in_json() {
 fn completions_for_every_shell() {
     for shell in ["bash", "zsh", "fish"] {
         let out = success_lines(&["completions", shell]);
-        for word in ["nabla", "diff", "hessian", "--wrt", "--batch", "--file", "--steps"] {
+        for word in [
+            "nabla", "diff", "hessian", "--wrt", "--batch", "--file", "--steps",
+        ] {
             assert!(out.contains(word), "{shell}: no {word}");
         }
     }
     let bash = success_lines(&["completions", "bash"]);
-    let syntax = Command::new("bash").args(["-n"]).stdin(Stdio::piped()).spawn();
+    let syntax = Command::new("bash")
+        .args(["-n"])
+        .stdin(Stdio::piped())
+        .spawn();
     if let Ok(mut syntax) = syntax {
-        syntax.stdin.take().unwrap().write_all(bash.as_bytes()).unwrap();
-        assert!(syntax.wait().unwrap().success(), "the bash script is valid bash");
+        syntax
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(bash.as_bytes())
+            .unwrap();
+        assert!(
+            syntax.wait().unwrap().success(),
+            "the bash script is valid bash"
+        );
     }
     let run = nabla(&["completions", "powershell"], None);
     assert_eq!(run.code, Some(2), "{run}");
@@ -1136,7 +1374,11 @@ fn completions_for_every_shell() {
 #[test]
 fn man_page_from_the_command_definition() {
     let page = success_lines(&["man"]);
-    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "roff: {}", &page[..80.min(page.len())]);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq"),
+        "roff: {}",
+        &page[..80.min(page.len())]
+    );
     assert!(page.contains(".TH nabla 1"), "a man page of section 1");
     for subcommand in ["diff", "hessian", "rules", "completions", "man"] {
         assert!(page.contains(subcommand), "no {subcommand}");
@@ -1154,5 +1396,8 @@ fn help_documents_every_flag() {
         let documented = line.is_some_and(|l| l.trim_start().len() > flag.len() + 12);
         assert!(documented, "diff --help: {flag} is not documented\n{help}");
     }
-    assert!(help.contains("4 --check found no point"), "the exit codes\n{help}");
+    assert!(
+        help.contains("4 --check found no point"),
+        "the exit codes\n{help}"
+    );
 }

@@ -117,7 +117,10 @@ fn every_formula_of_a_latex_derivation_renders_in_katex() {
         let latex = nabla::derivation(input, wrt, Layout::Numerator)
             .expect("derives")
             .latex();
-        assert!(!latex.contains("**") && !latex.contains("$$"), "{input}: not Markdown");
+        assert!(
+            !latex.contains("**") && !latex.contains("$$"),
+            "{input}: not Markdown"
+        );
         let formulas = latex_formulas(&latex);
         // Quantities, differentials, substitution, identification (with the math of its
         // sentence), result.
@@ -134,10 +137,8 @@ fn the_json_derivation_holds_every_step_in_order() {
         let steps = nabla::derivation(input, wrt, Layout::Numerator).expect("derives");
         let json = steps.json();
         let array = json.as_array().expect("an array");
-        let expected = steps.quantities.len()
-            + steps.differentials.len()
-            + steps.simplifications.len()
-            + 3;
+        let expected =
+            steps.quantities.len() + steps.differentials.len() + steps.simplifications.len() + 3;
         assert_eq!(array.len(), expected, "{input}");
         let last = array.last().expect("a result");
         assert_eq!(last["step"], "result");

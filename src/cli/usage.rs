@@ -28,11 +28,11 @@ fn source(args: &DiffArgs) -> Result<(), String> {
     }
     match (&args.input, &args.file, &args.batch) {
         (None, None, None) => Err("no input: give INPUT, --file FILE or --batch FILE".into()),
-        (Some(_), Some(_), _) => {
-            Err("INPUT and --file cannot go together: give the input once, as INPUT or with \
+        (Some(_), Some(_), _) => Err(
+            "INPUT and --file cannot go together: give the input once, as INPUT or with \
                  --file"
-                .into())
-        }
+                .into(),
+        ),
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => Err(format!(
             "{} cannot go with --batch: --batch reads every problem from its FILE (the \
              variable, a tab, the input on each line)",
@@ -51,9 +51,11 @@ fn source(args: &DiffArgs) -> Result<(), String> {
 fn variables(args: &DiffArgs, hessian: bool) -> Result<(), String> {
     if args.batch.is_some() {
         if !args.wrt.is_empty() {
-            return Err("--wrt cannot go with --batch: each line of the batch names its own \
+            return Err(
+                "--wrt cannot go with --batch: each line of the batch names its own \
                         variable (`x<TAB>x'*A*x`)"
-                .into());
+                    .into(),
+            );
         }
     } else if args.wrt.is_empty() {
         return Err(
@@ -81,20 +83,26 @@ fn steps(args: &DiffArgs, hessian: bool) -> Result<(), String> {
         return Ok(());
     }
     if args.batch.is_some() {
-        return Err("--steps cannot go with --batch: a derivation takes many lines; run \
+        return Err(
+            "--steps cannot go with --batch: a derivation takes many lines; run \
                     --steps on one problem at a time"
-            .into());
+                .into(),
+        );
     }
     if hessian || args.order == Some(2) || args.wrt.len() == 2 {
-        return Err("--steps writes out first derivatives only: drop --steps for a second \
+        return Err(
+            "--steps writes out first derivatives only: drop --steps for a second \
                     derivative, or drop --order 2 (or the second --wrt, or use `diff`)"
-            .into());
+                .into(),
+        );
     }
     if matches!(args.format, FormatArg::Numpy | FormatArg::Torch) {
-        return Err("--steps cannot go with --format numpy or torch: a derivation is written \
+        return Err(
+            "--steps cannot go with --format numpy or torch: a derivation is written \
                     for reading, in text, unicode, latex, markdown or json; drop --steps for \
                     the derivative as code"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }

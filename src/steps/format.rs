@@ -209,18 +209,10 @@ impl Derivation {
         };
         quantities
             .chain(differentials)
-            .chain([step(
-                "substitution",
-                Some("df".into()),
-                &self.differential,
-            )])
+            .chain([step("substitution", Some("df".into()), &self.differential)])
             .chain([step("identification", None, &self.identified)])
             .chain(simplifications)
-            .chain([step(
-                "result",
-                Some(self.result_text()),
-                &self.derivative,
-            )])
+            .chain([step("result", Some(self.result_text()), &self.derivative)])
             .collect()
     }
 
