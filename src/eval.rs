@@ -229,16 +229,15 @@ pub enum Draw {
     Signed,
     /// Entries uniform in [0.5, 1.5]; square matrices symmetric positive definite.
     Positive,
-    /// `Signed` or `Positive` data, negated when `negative`, times 10^`exponent`: small data
-    /// for a domain bounded around 0 (`log(1 - x'*x)`), large or negative data for a domain
-    /// away from 0 (`sqrt(x - 3)`, `sqrt(-3 - x)`). Variables declared `spd` stay positive.
+    /// Data of a [`Base`] kind, negated when `negative`, times 10^(`eighths`/8). Variables
+    /// declared `spd` stay positive.
     Scaled {
         /// The data drawn before scaling.
         base: Base,
         /// Whether the data is negated.
         negative: bool,
-        /// The power of ten the data is multiplied by.
-        exponent: i8,
+        /// The power of ten the data is multiplied by, in eighths.
+        eighths: i8,
     },
 }
 
@@ -247,48 +246,39 @@ pub enum Draw {
 pub enum Base {
     /// As [`Draw::Signed`].
     Signed,
-    /// As [`Draw::Positive`].
-    Positive,
+    /// Entries uniform in [0.9, 1.1]; square matrices near the identity (diagonal in
+    /// [0.9, 1.1], the rest in [-0.05, 0.05]). Scaled, a narrow band at any distance from 0.
+    Near,
 }
 
-impl Draw {
-    /// The kinds of data a check tries, in order: around 0 first, then smaller, larger and
-    /// negative data, so that a domain anywhere from 10⁻² to 10³ away from 0 is found.
-    pub const LADDER: [Draw; 10] = [
-        Draw::Signed,
-        Draw::Positive,
-        Draw::scaled(Base::Signed, false, -1),
-        Draw::scaled(Base::Positive, false, 1),
-        Draw::scaled(Base::Positive, true, 0),
-        Draw::scaled(Base::Signed, false, -2),
-        Draw::scaled(Base::Positive, false, 2),
-        Draw::scaled(Base::Positive, true, 1),
-        Draw::scaled(Base::Positive, false, 3),
-        Draw::scaled(Base::Positive, true, 2),
-    ];
+/// The largest scale [`Draw::ladder`] reaches: 10⁴, and 10⁻⁴ the other way.
+const LADDER_EIGHTHS: i8 = 32;
 
-    const fn scaled(base: Base, negative: bool, exponent: i8) -> Draw {
-        Draw::Scaled {
+impl Draw {
+    /// The kinds of data a check tries, in order: data around 0 and positive data first, then
+    /// small signed data (for a domain bounded around 0, `log(1 - x'*x)`), then narrow bands
+    /// of positive and negative data at every eighth of a decade from 10⁻⁴ to 10⁴, nearest
+    /// to 1 first (for a domain away from 0: `sqrt(x - 3)`, `log(5 - x) + sqrt(x - 3)`,
+    /// `sqrt(-3 - x)`).
+    pub fn ladder() -> Vec<Draw> {
+        let scaled = |base, negative, eighths| Draw::Scaled {
             base,
             negative,
-            exponent,
+            eighths,
+        };
+        let mut ladder = vec![
+            Draw::Signed,
+            Draw::Positive,
+            scaled(Base::Signed, false, -8),
+            scaled(Base::Signed, false, -16),
+        ];
+        for k in 0..=LADDER_EIGHTHS {
+            let eighths = if k == 0 { vec![0] } else { vec![k, -k] };
+            for e in eighths {
+                ladder.extend([false, true].map(|negative| scaled(Base::Near, negative, e)));
+            }
         }
-    }
-
-    /// The unscaled data and the factor it is multiplied by.
-    fn parts(self) -> (Base, f64) {
-        match self {
-            Draw::Signed => (Base::Signed, 1.0),
-            Draw::Positive => (Base::Positive, 1.0),
-            Draw::Scaled {
-                base,
-                negative,
-                exponent,
-            } => (
-                base,
-                10f64.powi(exponent.into()) * if negative { -1.0 } else { 1.0 },
-            ),
-        }
+        ladder
     }
 }
 
@@ -317,27 +307,40 @@ pub fn random_value(
     draw: Draw,
     rng: &mut StdRng,
 ) -> Value {
-    let (base, factor) = draw.parts();
-    let value = unscaled_value(dims, props, base, rng);
-    if props.spd {
-        value * factor.abs()
-    } else {
-        value * factor
+    match draw {
+        Draw::Signed => around_zero(dims, props, false, rng),
+        Draw::Positive => around_zero(dims, props, true, rng),
+        Draw::Scaled {
+            base,
+            negative,
+            eighths,
+        } => {
+            let value = match base {
+                Base::Signed => around_zero(dims, props, false, rng),
+                Base::Near => near_one(dims, props, rng),
+            };
+            let factor = 10f64.powf(f64::from(eighths) / 8.0);
+            let sign = if negative && !props.spd { -1.0 } else { 1.0 };
+            value * (sign * factor)
+        }
     }
 }
 
-fn unscaled_value(
+/// Data of [`Draw::Signed`], or of [`Draw::Positive`] when `positive`.
+fn around_zero(
     dims: (usize, usize),
     props: crate::expr::Props,
-    base: Base,
+    positive: bool,
     rng: &mut StdRng,
 ) -> Value {
     let (r, c) = dims;
-    let entry = |rng: &mut StdRng| match base {
-        Base::Signed => rng.random_range(-1.0..1.0),
-        Base::Positive => rng.random_range(0.5..1.5),
-    };
-    let m = DMatrix::from_fn(r, c, |_, _| entry(rng));
+    let m = DMatrix::from_fn(r, c, |_, _| {
+        if positive {
+            rng.random_range(0.5..1.5)
+        } else {
+            rng.random_range(-1.0..1.0)
+        }
+    });
     if r != c || r == 1 {
         return m;
     }
@@ -345,7 +348,7 @@ fn unscaled_value(
     if props.diag {
         return DMatrix::from_diagonal(&m.diagonal().map(|x| x.abs() + 0.5));
     }
-    if props.spd || (base == Base::Positive) {
+    if props.spd || positive {
         return &m * m.transpose() + DMatrix::identity(r, r) * n;
     }
     let shifted = &m + DMatrix::identity(r, r) * (0.5 * n);
@@ -353,6 +356,29 @@ fn unscaled_value(
         (&shifted + shifted.transpose()) * 0.5
     } else {
         shifted
+    }
+}
+
+/// Data of [`Base::Near`]: entries in [0.9, 1.1], square matrices near the identity
+/// (symmetric when the variable is, diagonal when it is).
+fn near_one(dims: (usize, usize), props: crate::expr::Props, rng: &mut StdRng) -> Value {
+    let (r, c) = dims;
+    if r != c || r == 1 {
+        return DMatrix::from_fn(r, c, |_, _| rng.random_range(0.9..1.1));
+    }
+    let m = DMatrix::from_fn(r, c, |i, j| {
+        if i == j {
+            rng.random_range(0.9..1.1)
+        } else if props.diag {
+            0.0
+        } else {
+            rng.random_range(-0.05..0.05)
+        }
+    });
+    if props.sym || props.spd {
+        (&m + m.transpose()) * 0.5
+    } else {
+        m
     }
 }
 
