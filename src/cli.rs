@@ -217,6 +217,8 @@ struct Request {
     format: FormatArg,
     /// The data of `--check`, when asked.
     check: Option<CheckOptions>,
+    /// The input argument, when it was taken as an expression but also names a file.
+    also_a_file: Option<String>,
 }
 
 fn diff(args: DiffArgs, hessian: bool) -> i32 {
@@ -248,6 +250,9 @@ fn diff(args: DiffArgs, hessian: bool) -> i32 {
         layout: layout(args.layout),
         format: args.format,
         check,
+        also_a_file: (args.input.as_ref())
+            .filter(|i| args.file.is_none() && std::path::Path::new(i).is_file())
+            .cloned(),
     };
     if args.steps {
         steps(&request)
@@ -311,10 +316,7 @@ fn derivative(request: &Request) -> i32 {
             }
             check_outcome(report.as_ref(), request.format, "")
         }
-        Err(e) => {
-            eprintln!("{}", e.report(input, "nabla", color()));
-            e.exit_code()
-        }
+        Err(e) => report_error(&e, request),
     });
     run.unwrap_or_else(|e| {
         eprintln!("nabla: {e}");
@@ -360,11 +362,21 @@ fn steps(request: &Request) -> i32 {
             });
             check_outcome(report.as_ref(), request.format, "")
         }
-        Err(e) => {
-            eprintln!("{}", e.report(input, "nabla", color()));
-            e.exit_code()
-        }
+        Err(e) => report_error(&e, request),
     }
+}
+
+/// Prints an error about the input, with a note when the input argument also names a file
+/// (`nabla diff problem.txt`: only `.nabla` files are read without `--file`); its exit code.
+fn report_error(e: &crate::Error, request: &Request) -> i32 {
+    eprintln!("{}", e.report(&request.input, "nabla", color()));
+    if let Some(path) = &request.also_a_file {
+        eprintln!(
+            "note: `{path}` was read as an expression, and it is also a file: to read the file, \
+             give `--file {path}`"
+        );
+    }
+    e.exit_code()
 }
 
 /// Writes to standard output; a closed pipe (`nabla ... | head`) ends nabla quietly, as it
