@@ -870,6 +870,16 @@ fn the_input_is_read_from_a_file() {
         success(&["diff", "--file", other.path(), "--wrt", "w"], None),
         expected
     );
+    // Without --file, only a `.nabla` path is read; another one is an expression, and the
+    // error says that it also names a file.
+    let run = failure(&["diff", other.path(), "--wrt", "w"], None, 2);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "note: `{0}` was read as an expression, and it is also a file: to read the file, give `--file {0}`\n",
+            other.path()
+        )),
+        "{run}"
+    );
     for args in [
         &["diff", "--file", "/nonexistent/f.nabla", "--wrt", "w"][..],
         &["diff", "/nonexistent/f.nabla", "--wrt", "w"],
