@@ -8,6 +8,7 @@ mod usage;
 use crate::check::{CheckOptions, CheckReport};
 use crate::reference::{self, TableFormat};
 use crate::{Format, Layout, Options};
+use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Read;
 
@@ -161,7 +162,15 @@ const USAGE: i32 = 2;
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            eprint!("nabla: {}", clap_message(&e));
+            return USAGE;
+        }
         Err(e) => {
+            // --help and --version, or the help for a bare `nabla`.
             let _ = e.print();
             return if e.use_stderr() { USAGE } else { 0 };
         }
@@ -177,32 +186,48 @@ pub fn run() -> i32 {
             }));
             0
         }
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            let shell = match shell {
-                Shell::Bash => clap_complete::Shell::Bash,
-                Shell::Zsh => clap_complete::Shell::Zsh,
-                Shell::Fish => clap_complete::Shell::Fish,
-            };
-            clap_complete::generate(shell, &mut Cli::command(), "nabla", &mut script);
-            out(&String::from_utf8_lossy(&script));
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
+    }
+}
+
+/// `nabla completions SHELL`: the completion script, generated from the clap definition.
+fn completions(shell: Shell) -> i32 {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "nabla", &mut script);
+    out(&String::from_utf8_lossy(&script));
+    0
+}
+
+/// `nabla man`: the man page in roff, generated from the clap definition.
+fn man() -> i32 {
+    let mut page = Vec::new();
+    match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        Ok(()) => {
+            out(&String::from_utf8_lossy(&page));
             0
         }
-        Command::Man => {
-            let mut page = Vec::new();
-            let written = clap_mangen::Man::new(Cli::command()).render(&mut page);
-            match written {
-                Ok(()) => {
-                    out(&String::from_utf8_lossy(&page));
-                    0
-                }
-                Err(e) => {
-                    eprintln!("nabla: cannot write the man page: {e}");
-                    USAGE
-                }
-            }
+        Err(e) => {
+            eprintln!("nabla: cannot write the man page: {e}");
+            USAGE
         }
     }
+}
+
+/// clap's message without its `error: ` (nabla's own name goes first, as in every other error)
+/// and without its tip to pass a value after `--`: an input may start with a minus as it is,
+/// and after `--` every option would be taken for input.
+fn clap_message(e: &clap::Error) -> String {
+    let message = e.render().to_string();
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    let tip = |line: &str| line.trim_start().starts_with("tip: to pass '");
+    let lines: Vec<&str> = message.split('\n').filter(|l| !tip(l)).collect();
+    lines.join("\n").replace("\n\n\n", "\n\n")
 }
 
 /// What `diff` and `hessian` were asked, once the arguments are known to go together.

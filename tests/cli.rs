@@ -463,6 +463,13 @@ fn usage_errors_exit_2() {
             run.stderr.contains(says),
             "{command}: stderr does not name {says}\n{run}"
         );
+        // One program name on every error; no tip to put the input after `--`, where the
+        // options would be taken for input.
+        assert!(
+            run.stderr.starts_with("nabla: ") || args.is_empty(),
+            "{command}\n{run}"
+        );
+        assert!(!run.stderr.contains("use '-- "), "{command}\n{run}");
     }
 }
 
