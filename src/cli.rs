@@ -11,6 +11,7 @@ use crate::{Format, Layout, Options};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Read;
+use std::path::Path;
 
 const LANGUAGE: &str = "\
 The language:
@@ -251,9 +252,10 @@ fn diff(args: DiffArgs, hessian: bool) -> i32 {
         eprintln!("nabla: {message}");
         return USAGE;
     }
+    let defaults = CheckOptions::default();
     let check = args.check.then_some(CheckOptions {
-        draws: args.draws.map_or(3, usize::from),
-        seed: args.seed.unwrap_or(1),
+        draws: args.draws.map_or(defaults.draws, usize::from),
+        seed: args.seed.unwrap_or(defaults.seed),
     });
     let order = args.order.unwrap_or(if hessian { 2 } else { 1 });
     if let Some(path) = &args.batch {
@@ -276,7 +278,7 @@ fn diff(args: DiffArgs, hessian: bool) -> i32 {
         format: args.format,
         check,
         also_a_file: (args.input.as_ref())
-            .filter(|i| args.file.is_none() && std::path::Path::new(i).is_file())
+            .filter(|i| args.file.is_none() && !names_a_file(i) && Path::new(i).is_file())
             .cloned(),
     };
     if args.steps {
@@ -290,13 +292,18 @@ fn diff(args: DiffArgs, hessian: bool) -> i32 {
 fn read_input(args: &DiffArgs) -> Result<String, i32> {
     match (&args.file, &args.input) {
         (Some(path), _) => read_file(path),
-        (None, Some(input)) if input == "-" || input.ends_with(".nabla") => read_file(input),
+        (None, Some(input)) if names_a_file(input) => read_file(input),
         (None, Some(input)) => Ok(input.clone()),
         (None, None) => {
             eprintln!("nabla: no input: give INPUT, --file FILE or --batch FILE");
             Err(USAGE)
         }
     }
+}
+
+/// Whether INPUT names where the input is, rather than being it: `-` or a `.nabla` path.
+fn names_a_file(input: &str) -> bool {
+    input == "-" || input.ends_with(".nabla")
 }
 
 /// The contents of a file, or of standard input for `-`.
