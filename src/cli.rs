@@ -65,8 +65,12 @@ enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
-    /// Print the man page (roff): `nabla man > nabla.1; man ./nabla.1`.
-    Man,
+    /// Print the man page (roff): `nabla man > nabla.1; man ./nabla.1`; `nabla man diff` the
+    /// page of `nabla diff`, with its options.
+    Man {
+        /// The subcommand whose page to print (`diff`, `hessian`, `rules`, `completions`, `man`).
+        command: Option<String>,
+    },
 }
 
 /// The arguments of `diff` and `hessian`. Which of them cannot go together, and why, is in
@@ -188,7 +192,7 @@ pub fn run() -> i32 {
             0
         }
         Command::Completions { shell } => completions(shell),
-        Command::Man => man(),
+        Command::Man { command } => man(command.as_deref()),
     }
 }
 
@@ -205,10 +209,35 @@ fn completions(shell: Shell) -> i32 {
     0
 }
 
-/// `nabla man`: the man page in roff, generated from the clap definition.
-fn man() -> i32 {
+/// `nabla man [COMMAND]`: the man page in roff, generated from the clap definition: of nabla,
+/// or of one of its subcommands (`nabla-diff(1)`).
+fn man(command: Option<&str>) -> i32 {
+    let root = Cli::command();
+    let page_of = match command {
+        None => root,
+        Some(name) => match root.find_subcommand(name) {
+            Some(sub) if name != "help" => (sub.clone())
+                .display_name(format!("nabla-{name}"))
+                .bin_name(format!("nabla {name}")),
+            _ => {
+                let names: Vec<&str> = (root.get_subcommands())
+                    .map(|c| c.get_name())
+                    .filter(|n| *n != "help")
+                    .collect();
+                eprintln!(
+                    "nabla: no page for `{name}`: the subcommands are {}",
+                    names.join(", ")
+                );
+                return USAGE;
+            }
+        },
+    };
     let mut page = Vec::new();
-    match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+    let source = format!("nabla {}", env!("CARGO_PKG_VERSION"));
+    match clap_mangen::Man::new(page_of)
+        .source(source)
+        .render(&mut page)
+    {
         Ok(()) => {
             out(&String::from_utf8_lossy(&page));
             0

@@ -1398,8 +1398,32 @@ fn man_page_from_the_command_definition() {
     );
     assert!(page.contains(".TH nabla 1"), "a man page of section 1");
     for subcommand in ["diff", "hessian", "rules", "completions", "man"] {
-        assert!(page.contains(subcommand), "no {subcommand}");
+        assert!(
+            page.contains(&format!("nabla\\-{subcommand}(1)")),
+            "no {subcommand}"
+        );
     }
+    // Each subcommand's page, which the main page refers to, has its options.
+    let diff = success_lines(&["man", "diff"]);
+    assert!(diff.contains(".TH nabla-diff 1"), "{diff}");
+    assert!(
+        diff.contains("\\fBnabla diff\\fR"),
+        "the synopsis names the command"
+    );
+    for flag in [
+        "file", "wrt", "batch", "order", "format", "layout", "check", "steps", "seed", "draws",
+    ] {
+        assert!(
+            diff.contains(&format!("\\-\\-{flag}")),
+            "nabla man diff: no --{flag}"
+        );
+    }
+    let run = failure(&["man", "integrate"], None, 2);
+    assert!(
+        run.stderr
+            .starts_with("nabla: no page for `integrate`: the subcommands are diff, hessian"),
+        "{run}"
+    );
 }
 
 #[test]
