@@ -1,10 +1,17 @@
-//! The command line: `nabla diff`, `nabla hessian`, `nabla rules`. A thin layer over the library.
+//! The command line: `nabla diff`, `nabla hessian`, `nabla rules`, `nabla completions`,
+//! `nabla man`. A thin layer over the library; the clap definition is the one place every flag
+//! is documented, and help, man page and completions are generated from it.
 
-use crate::check::CheckOptions;
+mod batch;
+mod usage;
+
+use crate::check::{CheckOptions, CheckReport};
 use crate::reference::{self, TableFormat};
 use crate::{Format, Layout, Options};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Read;
+use std::path::Path;
 
 const LANGUAGE: &str = "\
 The language:
@@ -20,12 +27,15 @@ The language:
 Examples:
   nabla diff \"x'*A*x\" --wrt x                     x'*(A + A')
   nabla diff \"norm2(X*w - y)^2\" --wrt w           2*(X*w - y)'*X
+  nabla diff \"-sum(y.*log(p))\" --wrt p            (an input may start with a minus)
   nabla diff \"logdet(X)\" --wrt X --format latex   X^{-1}
   nabla hessian \"x'*A*x\" --wrt x                  A + A'
-  nabla diff \"A*X*B\" --wrt X                     kron(B', A)   (vec form)
+  nabla diff \"A*X*B\" --wrt X                      kron(B', A)   (vec form)
+  nabla diff problem.nabla --wrt x                (the input read from a file)
   echo \"sum(exp(x))\" | nabla diff - --wrt x --format numpy
 
-Exit codes: 0 success, 1 no derivative of that kind (or --check failed), 2 bad input or usage.";
+Exit codes: 0 success; 1 no derivative of that kind, or --check found it wrong; 2 bad input or
+usage; 3 an internal error (a bug in nabla); 4 --check found no point in the domain to compare at.";
 
 /// Symbolic matrix calculus: derivatives of expressions over scalars, vectors and matrices.
 #[derive(Parser, Debug)]
@@ -40,7 +50,7 @@ enum Command {
     /// Differentiate an expression.
     #[command(after_help = LANGUAGE)]
     Diff(DiffArgs),
-    /// The second derivative: `nabla diff --order 2`.
+    /// The second derivative (the Hessian): `nabla diff --order 2`.
     #[command(after_help = LANGUAGE)]
     Hessian(DiffArgs),
     /// Print the identity table of rules/ as a reference.
@@ -49,47 +59,69 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TableArg::Text)]
         format: TableArg,
     },
+    /// Print a shell completion script: `nabla completions bash > /etc/bash_completion.d/nabla`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff): `nabla man > nabla.1; man ./nabla.1`; `nabla man diff` the
+    /// page of `nabla diff`, with its options.
+    Man {
+        /// The subcommand whose page to print (`diff`, `hessian`, `rules`, `completions`, `man`).
+        command: Option<String>,
+    },
 }
 
+/// The arguments of `diff` and `hessian`. Which of them cannot go together, and why, is in
+/// `usage.rs` (clap would only say that they cannot).
 #[derive(Args, Debug)]
 struct DiffArgs {
-    /// The input: declarations, definitions, then the expression; `-` reads standard input.
-    #[arg(required_unless_present = "batch")]
+    /// The input: declarations, definitions, then the expression. It may start with a minus
+    /// ("-sum(y.*log(p))"); `-` reads standard input; a path ending in `.nabla` reads that
+    /// file.
+    #[arg(allow_hyphen_values = true)]
     input: Option<String>,
+    /// Read the input from FILE (`-` for standard input) instead of INPUT.
+    #[arg(long, value_name = "FILE")]
+    file: Option<String>,
     /// The variable to differentiate by; a second --wrt asks for the mixed second derivative.
-    #[arg(long, required_unless_present = "batch", num_args = 1)]
+    #[arg(long, num_args = 1, value_name = "VARIABLE")]
     wrt: Vec<String>,
     /// Differentiate every line of FILE (`-` for standard input): the variable (`x`, or `x,y`
-    /// for a second derivative), a tab, the input. One result per line, in order; a line that
-    /// fails prints `error: ...` and the batch goes on. Runs on all cores.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["input", "wrt", "check"])]
+    /// for a second derivative), a tab, the input. One result per line, in order (Markdown:
+    /// one block per problem); a line that fails prints `error: ...` and the batch goes on.
+    /// Runs on all cores. Not with INPUT, --file, --wrt or --steps.
+    #[arg(long, value_name = "FILE")]
     batch: Option<String>,
-    /// 1 for the derivative, 2 for the second derivative (the Hessian).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    order: u8,
-    /// The output format.
+    /// 1 for the derivative, 2 for the second derivative (the Hessian) [default: 1; hessian: 2].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+    order: Option<u8>,
+    /// The output format (with --steps: text, unicode, latex, markdown or json).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
     /// The layout: numerator (f's shape first) or denominator (shaped like the variable).
     #[arg(long, value_enum, default_value_t = LayoutArg::Numerator)]
     layout: LayoutArg,
-    /// After printing, compare with central finite differences at random points (exit 1 if off).
+    /// After printing, compare with central finite differences at random points: one line on
+    /// standard error (in the object with --format json); exit 1 if off, 4 if no point in the
+    /// domain was found.
     #[arg(long)]
     check: bool,
     /// Print the derivation step by step: the intermediate quantities, the differential of each
-    /// by a named rule, the identification and the simplifications (Markdown with LaTeX for
-    /// --format latex or markdown, plain text otherwise).
-    #[arg(long, conflicts_with_all = ["order", "batch"])]
+    /// by a named rule, the identification and the simplifications. In text, unicode, LaTeX,
+    /// Markdown or JSON (an array of steps). First derivatives only; not with --batch.
+    #[arg(long)]
     steps: bool,
-    /// Seed of the random points of --check.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// How many random points --check tries.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
-    draws: u16,
+    /// Seed of the random points of --check [default: 1].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// How many random points --check compares at [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    draws: Option<u16>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     /// The input language (parses back).
     Text,
@@ -121,18 +153,36 @@ enum TableArg {
     Latex,
 }
 
-/// Runs the command line; returns the exit code (0 ok, 1 not derivable, 2 bad input or usage).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// Exit code of an input nabla cannot use, or of options that cannot go together.
+const USAGE: i32 = 2;
+
+/// Runs the command line; returns the exit code (see `LANGUAGE`).
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            eprint!("nabla: {}", clap_message(&e));
+            return USAGE;
+        }
         Err(e) => {
+            // --help and --version, or the help for a bare `nabla`.
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return if e.use_stderr() { USAGE } else { 0 };
         }
     };
     match cli.command {
-        Command::Diff(args) => diff(args),
-        Command::Hessian(args) => diff(DiffArgs { order: 2, ..args }),
+        Command::Diff(args) => diff(args, false),
+        Command::Hessian(args) => diff(args, true),
         Command::Rules { format } => {
             out(&reference::rules_table(match format {
                 TableArg::Text => TableFormat::Text,
@@ -141,14 +191,148 @@ pub fn run() -> i32 {
             }));
             0
         }
+        Command::Completions { shell } => completions(shell),
+        Command::Man { command } => man(command.as_deref()),
     }
 }
 
-fn read_input(input: String) -> Result<String, i32> {
-    if input != "-" {
-        return Ok(input);
+/// `nabla completions SHELL`: the completion script, generated from the clap definition.
+fn completions(shell: Shell) -> i32 {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "nabla", &mut script);
+    out(&String::from_utf8_lossy(&script));
+    0
+}
+
+/// `nabla man [COMMAND]`: the man page in roff, generated from the clap definition: of nabla,
+/// or of one of its subcommands (`nabla-diff(1)`).
+fn man(command: Option<&str>) -> i32 {
+    let root = Cli::command();
+    let page_of = match command {
+        None => root,
+        Some(name) => match root.find_subcommand(name) {
+            Some(sub) if name != "help" => (sub.clone())
+                .display_name(format!("nabla-{name}"))
+                .bin_name(format!("nabla {name}")),
+            _ => {
+                let names: Vec<&str> = (root.get_subcommands())
+                    .map(|c| c.get_name())
+                    .filter(|n| *n != "help")
+                    .collect();
+                eprintln!(
+                    "nabla: no page for `{name}`: the subcommands are {}",
+                    names.join(", ")
+                );
+                return USAGE;
+            }
+        },
+    };
+    let mut page = Vec::new();
+    let source = format!("nabla {}", env!("CARGO_PKG_VERSION"));
+    match clap_mangen::Man::new(page_of)
+        .source(source)
+        .render(&mut page)
+    {
+        Ok(()) => {
+            out(&String::from_utf8_lossy(&page));
+            0
+        }
+        Err(e) => {
+            eprintln!("nabla: cannot write the man page: {e}");
+            USAGE
+        }
     }
-    read_file("-")
+}
+
+/// clap's message without its `error: ` (nabla's own name goes first, as in every other error)
+/// and without its tip to pass a value after `--`: an input may start with a minus as it is,
+/// and after `--` every option would be taken for input.
+fn clap_message(e: &clap::Error) -> String {
+    let message = e.render().to_string();
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    let tip = |line: &str| line.trim_start().starts_with("tip: to pass '");
+    let lines: Vec<&str> = message.split('\n').filter(|l| !tip(l)).collect();
+    lines.join("\n").replace("\n\n\n", "\n\n")
+}
+
+/// What `diff` and `hessian` were asked, once the arguments are known to go together.
+struct Request {
+    /// The input text.
+    input: String,
+    /// The variable.
+    wrt: String,
+    /// The second variable of a second derivative.
+    second: Option<String>,
+    layout: Layout,
+    format: FormatArg,
+    /// The data of `--check`, when asked.
+    check: Option<CheckOptions>,
+    /// The input argument, when it was taken as an expression but also names a file.
+    also_a_file: Option<String>,
+}
+
+fn diff(args: DiffArgs, hessian: bool) -> i32 {
+    if let Err(message) = usage::validate(&args, hessian) {
+        eprintln!("nabla: {message}");
+        return USAGE;
+    }
+    let defaults = CheckOptions::default();
+    let check = args.check.then_some(CheckOptions {
+        draws: args.draws.map_or(defaults.draws, usize::from),
+        seed: args.seed.unwrap_or(defaults.seed),
+    });
+    let order = args.order.unwrap_or(if hessian { 2 } else { 1 });
+    if let Some(path) = &args.batch {
+        return batch::batch(path, &args, order, check);
+    }
+    let input = match read_input(&args) {
+        Ok(input) => input,
+        Err(code) => return code,
+    };
+    let second = match (order, args.wrt.get(1)) {
+        (_, Some(y)) => Some(y.clone()),
+        (2, None) => Some(args.wrt[0].clone()),
+        _ => None,
+    };
+    let request = Request {
+        input,
+        wrt: args.wrt[0].clone(),
+        second,
+        layout: layout(args.layout),
+        format: args.format,
+        check,
+        also_a_file: (args.input.as_ref())
+            .filter(|i| args.file.is_none() && !names_a_file(i) && Path::new(i).is_file())
+            .cloned(),
+    };
+    if args.steps {
+        steps(&request)
+    } else {
+        derivative(&request)
+    }
+}
+
+/// The input: INPUT, a `.nabla` file named by INPUT, `--file FILE`, or standard input for `-`.
+fn read_input(args: &DiffArgs) -> Result<String, i32> {
+    match (&args.file, &args.input) {
+        (Some(path), _) => read_file(path),
+        (None, Some(input)) if names_a_file(input) => read_file(input),
+        (None, Some(input)) => Ok(input.clone()),
+        (None, None) => {
+            eprintln!("nabla: no input: give INPUT, --file FILE or --batch FILE");
+            Err(USAGE)
+        }
+    }
+}
+
+/// Whether INPUT names where the input is, rather than being it: `-` or a `.nabla` path.
+fn names_a_file(input: &str) -> bool {
+    input == "-" || input.ends_with(".nabla")
 }
 
 /// The contents of a file, or of standard input for `-`.
@@ -166,50 +350,23 @@ fn read_file(path: &str) -> Result<String, i32> {
                 "nabla: cannot read {}: {e}",
                 if path == "-" { "standard input" } else { path }
             );
-            Err(2)
+            Err(USAGE)
         }
     }
 }
 
-fn diff(args: DiffArgs) -> i32 {
-    if let Some(path) = &args.batch {
-        return batch(path, &args);
-    }
-    let input = match read_input(args.input.clone().unwrap_or_default()) {
-        Ok(input) => input,
-        Err(code) => return code,
-    };
-    if args.wrt.len() > 2 {
-        eprintln!("nabla: --wrt names at most two variables (a mixed second derivative)");
-        return 2;
-    }
-    let second = match (args.order, args.wrt.get(1)) {
-        (_, Some(y)) => Some(y.clone()),
-        (2, None) => Some(args.wrt[0].clone()),
-        _ => None,
-    };
-    if args.steps {
-        return steps(&input, &args);
-    }
+/// The derivative in the asked format, and the check when asked.
+fn derivative(request: &Request) -> i32 {
     let options = Options {
-        layout: layout(args.layout),
-        second,
+        layout: request.layout,
+        second: request.second.clone(),
     };
-    let check = args.check.then_some(CheckOptions {
-        draws: args.draws.into(),
-        seed: args.seed,
-    });
-    let run = crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
+    let input = &request.input;
+    let run = crate::with_deep_stack(|| match crate::diff(input, &request.wrt, &options) {
         Ok(d) => {
-            if let FormatArg::Json = args.format {
-                let report = check.map(|options| d.check(options));
-                out(&format!("{}\n", d.json(report.as_ref())));
-                return match report {
-                    Some(report) if !report.passed() => 1,
-                    _ => 0,
-                };
-            }
-            match args.format {
+            let report = request.check.map(|options| d.check(options));
+            match request.format {
+                FormatArg::Json => out(&format!("{}\n", d.json(report.as_ref()))),
                 FormatArg::Markdown => out(&d.markdown()),
                 other => {
                     out(&format!("{}\n", d.format(format(other))));
@@ -218,15 +375,9 @@ fn diff(args: DiffArgs) -> i32 {
                     }
                 }
             }
-            let Some(options) = check else { return 0 };
-            let report = d.check(options);
-            eprintln!("{report}");
-            if report.passed() { 0 } else { 1 }
+            check_outcome(report.as_ref(), request.format, "")
         }
-        Err(e) => {
-            eprintln!("{}", e.report(&input, "nabla", color()));
-            e.exit_code()
-        }
+        Err(e) => report_error(&e, request),
     });
     run.unwrap_or_else(|e| {
         eprintln!("nabla: {e}");
@@ -234,33 +385,59 @@ fn diff(args: DiffArgs) -> i32 {
     })
 }
 
-/// With `--order 2`, a problem by `x` alone is the Hessian by `x`.
-fn second_by_order(mut problem: crate::Problem, order: u8) -> crate::Problem {
-    if order == 2 && !problem.wrt.contains(',') {
-        problem.wrt = format!("{0},{0}", problem.wrt);
+/// The exit code of a check, with its line on standard error unless it is in the JSON output;
+/// `prefix` names the batch line.
+fn check_outcome(report: Option<&CheckReport>, format: FormatArg, prefix: &str) -> i32 {
+    let Some(report) = report else { return 0 };
+    if format != FormatArg::Json {
+        eprintln!("{prefix}{report}");
     }
-    problem
+    report.verdict().exit_code()
 }
 
-/// `--steps`: the derivation step by step.
-fn steps(input: &str, args: &DiffArgs) -> i32 {
-    if args.wrt.len() > 1 {
-        eprintln!("nabla: --steps derives first derivatives: give one --wrt");
-        return 2;
-    }
-    match crate::derivation(input, &args.wrt[0], layout(args.layout)) {
-        Ok(d) => {
-            match args.format {
-                FormatArg::Latex | FormatArg::Markdown => out(&d.markdown()),
-                _ => out(&d.text()),
-            }
-            0
+/// `--steps`: the derivation step by step, in the asked format, and the check when asked.
+fn steps(request: &Request) -> i32 {
+    let input = &request.input;
+    let run = crate::with_deep_stack(|| {
+        let d = crate::derivation(input, &request.wrt, request.layout)?;
+        let report = (request.check)
+            .map(|options| crate::check::check(&d.input, d.wrt, &d.derivative, d.layout, options));
+        Ok::<_, crate::Error>((d, report))
+    });
+    match run.and_then(|result| result) {
+        Ok((d, report)) => {
+            out(&match request.format {
+                FormatArg::Latex => d.latex(),
+                FormatArg::Markdown => d.markdown(),
+                FormatArg::Unicode => d.unicode(),
+                FormatArg::Json => {
+                    let mut steps = d.json();
+                    if let (Some(report), serde_json::Value::Array(steps)) = (&report, &mut steps) {
+                        let mut check = report.to_json();
+                        check["step"] = "check".into();
+                        steps.push(check);
+                    }
+                    format!("{steps}\n")
+                }
+                FormatArg::Text | FormatArg::Numpy | FormatArg::Torch => d.text(),
+            });
+            check_outcome(report.as_ref(), request.format, "")
         }
-        Err(e) => {
-            eprintln!("{}", e.report(input, "nabla", color()));
-            e.exit_code()
-        }
+        Err(e) => report_error(&e, request),
     }
+}
+
+/// Prints an error about the input, with a note when the input argument also names a file
+/// (`nabla diff problem.txt`: only `.nabla` files are read without `--file`); its exit code.
+fn report_error(e: &crate::Error, request: &Request) -> i32 {
+    eprintln!("{}", e.report(&request.input, "nabla", color()));
+    if let Some(path) = &request.also_a_file {
+        eprintln!(
+            "note: `{path}` was read as an expression, and it is also a file: to read the file, \
+             give `--file {path}`"
+        );
+    }
+    e.exit_code()
 }
 
 /// Writes to standard output; a closed pipe (`nabla ... | head`) ends nabla quietly, as it
@@ -274,7 +451,7 @@ fn out(text: &str) {
     {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("nabla: cannot write the output: {e}");
-            std::process::exit(2);
+            std::process::exit(USAGE);
         }
         std::process::exit(0);
     }
@@ -291,72 +468,6 @@ fn layout(arg: LayoutArg) -> Layout {
         LayoutArg::Numerator => Layout::Numerator,
         LayoutArg::Denominator => Layout::Denominator,
     }
-}
-
-/// `--batch`: every line a problem; results in order, one line each; the exit code is the
-/// worst of the lines'.
-fn batch(path: &str, args: &DiffArgs) -> i32 {
-    let text = match read_file(path) {
-        Ok(text) => text,
-        Err(code) => return code,
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let problems: Vec<(usize, crate::Result<crate::Problem>)> = (lines.iter().enumerate())
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|(i, l)| {
-            (
-                i,
-                crate::Problem::from_line(l).map(|p| second_by_order(p, args.order)),
-            )
-        })
-        .collect();
-    let valid: Vec<crate::Problem> = problems
-        .iter()
-        .filter_map(|(_, p)| p.as_ref().ok().cloned())
-        .collect();
-    let options = Options {
-        layout: layout(args.layout),
-        second: None,
-    };
-    let mut results = crate::diff_batch(&valid, &options).into_iter();
-    let mut worst = 0;
-    let mut outcomes: Vec<Option<crate::Result<crate::Derivative>>> =
-        (0..lines.len()).map(|_| None).collect();
-    for (i, problem) in problems {
-        let outcome = problem.and_then(|_| results.next().expect("one result per problem"));
-        outcomes[i] = Some(outcome);
-    }
-    for (i, outcome) in outcomes.into_iter().enumerate() {
-        match outcome {
-            None => out("\n"),
-            Some(Ok(d)) if matches!(args.format, FormatArg::Json) => {
-                out(&format!("{}\n", d.json(None)))
-            }
-            Some(Ok(d)) => out(&format!(
-                "{}\n",
-                d.format(format(args.format)).replace('\n', "; ")
-            )),
-            Some(Err(e)) => {
-                if let FormatArg::Json = args.format {
-                    out(&format!(
-                        "{}\n",
-                        serde_json::json!({ "error": e.to_string() })
-                    ));
-                } else {
-                    out(&format!("error: {e}\n"));
-                }
-                let source = lines[i]
-                    .split_once('\t')
-                    .map_or(lines[i], |(_, input)| input);
-                eprintln!(
-                    "{}",
-                    e.report(source, &format!("nabla: line {}", i + 1), color())
-                );
-                worst = worst.max(e.exit_code());
-            }
-        }
-    }
-    worst
 }
 
 fn format(arg: FormatArg) -> Format {

@@ -229,6 +229,57 @@ pub enum Draw {
     Signed,
     /// Entries uniform in [0.5, 1.5]; square matrices symmetric positive definite.
     Positive,
+    /// Data of a [`Base`] kind, negated when `negative`, times 10^(`eighths`/8). Variables
+    /// declared `spd` stay positive.
+    Scaled {
+        /// The data drawn before scaling.
+        base: Base,
+        /// Whether the data is negated.
+        negative: bool,
+        /// The power of ten the data is multiplied by, in eighths.
+        eighths: i8,
+    },
+}
+
+/// The data a [`Draw::Scaled`] scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// As [`Draw::Signed`].
+    Signed,
+    /// Entries uniform in [0.9, 1.1]; square matrices near the identity (diagonal in
+    /// [0.9, 1.1], the rest in [-0.05, 0.05]). Scaled, a narrow band at any distance from 0.
+    Near,
+}
+
+/// The largest scale [`Draw::ladder`] reaches: 10⁴, and 10⁻⁴ the other way.
+const LADDER_EIGHTHS: i8 = 32;
+
+impl Draw {
+    /// The kinds of data a check tries, in order: data around 0 and positive data first, then
+    /// small signed data (for a domain bounded around 0, `log(1 - x'*x)`), then narrow bands
+    /// of positive and negative data at every eighth of a decade from 10⁻⁴ to 10⁴, nearest
+    /// to 1 first (for a domain away from 0: `sqrt(x - 3)`, `log(5 - x) + sqrt(x - 3)`,
+    /// `sqrt(-3 - x)`).
+    pub fn ladder() -> Vec<Draw> {
+        let scaled = |base, negative, eighths| Draw::Scaled {
+            base,
+            negative,
+            eighths,
+        };
+        let mut ladder = vec![
+            Draw::Signed,
+            Draw::Positive,
+            scaled(Base::Signed, false, -8),
+            scaled(Base::Signed, false, -16),
+        ];
+        for k in 0..=LADDER_EIGHTHS {
+            let eighths = if k == 0 { vec![0] } else { vec![k, -k] };
+            for e in eighths {
+                ladder.extend([false, true].map(|negative| scaled(Base::Near, negative, e)));
+            }
+        }
+        ladder
+    }
 }
 
 /// Random values for `variables` (respecting sym, spd and diag) with sizes bound.
@@ -256,12 +307,40 @@ pub fn random_value(
     draw: Draw,
     rng: &mut StdRng,
 ) -> Value {
+    match draw {
+        Draw::Signed => around_zero(dims, props, false, rng),
+        Draw::Positive => around_zero(dims, props, true, rng),
+        Draw::Scaled {
+            base,
+            negative,
+            eighths,
+        } => {
+            let value = match base {
+                Base::Signed => around_zero(dims, props, false, rng),
+                Base::Near => near_one(dims, props, rng),
+            };
+            let factor = 10f64.powf(f64::from(eighths) / 8.0);
+            let sign = if negative && !props.spd { -1.0 } else { 1.0 };
+            value * (sign * factor)
+        }
+    }
+}
+
+/// Data of [`Draw::Signed`], or of [`Draw::Positive`] when `positive`.
+fn around_zero(
+    dims: (usize, usize),
+    props: crate::expr::Props,
+    positive: bool,
+    rng: &mut StdRng,
+) -> Value {
     let (r, c) = dims;
-    let entry = |rng: &mut StdRng| match draw {
-        Draw::Signed => rng.random_range(-1.0..1.0),
-        Draw::Positive => rng.random_range(0.5..1.5),
-    };
-    let m = DMatrix::from_fn(r, c, |_, _| entry(rng));
+    let m = DMatrix::from_fn(r, c, |_, _| {
+        if positive {
+            rng.random_range(0.5..1.5)
+        } else {
+            rng.random_range(-1.0..1.0)
+        }
+    });
     if r != c || r == 1 {
         return m;
     }
@@ -269,7 +348,7 @@ pub fn random_value(
     if props.diag {
         return DMatrix::from_diagonal(&m.diagonal().map(|x| x.abs() + 0.5));
     }
-    if props.spd || (draw == Draw::Positive) {
+    if props.spd || positive {
         return &m * m.transpose() + DMatrix::identity(r, r) * n;
     }
     let shifted = &m + DMatrix::identity(r, r) * (0.5 * n);
@@ -277,6 +356,29 @@ pub fn random_value(
         (&shifted + shifted.transpose()) * 0.5
     } else {
         shifted
+    }
+}
+
+/// Data of [`Base::Near`]: entries in [0.9, 1.1], square matrices near the identity
+/// (symmetric when the variable is, diagonal when it is).
+fn near_one(dims: (usize, usize), props: crate::expr::Props, rng: &mut StdRng) -> Value {
+    let (r, c) = dims;
+    if r != c || r == 1 {
+        return DMatrix::from_fn(r, c, |_, _| rng.random_range(0.9..1.1));
+    }
+    let m = DMatrix::from_fn(r, c, |i, j| {
+        if i == j {
+            rng.random_range(0.9..1.1)
+        } else if props.diag {
+            0.0
+        } else {
+            rng.random_range(-0.05..0.05)
+        }
+    });
+    if props.sym || props.spd {
+        (&m + m.transpose()) * 0.5
+    } else {
+        m
     }
 }
 

@@ -265,14 +265,7 @@ impl Derivative {
                 })
             })
             .collect();
-        let check = check.map(|report| {
-            json!({
-                "passed": report.passed(),
-                "points": report.draws,
-                "max_relative_error": report.max_error,
-                "sizes": report.sizes.iter().map(|(d, n)| (d.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-            })
-        });
+        let check = check.map(check::CheckReport::to_json);
         json!({
             "input": format!("{}{}", self.input.declarations(), print::to_text(&self.input.expr)),
             "wrt": self.wrt.as_str(),

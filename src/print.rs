@@ -154,6 +154,7 @@ fn unicode_subscript(text: &str) -> String {
 fn edge_word(e: &Expr, last: bool, format: Format) -> Option<String> {
     match &e.op {
         Op::Var(v, _) => Some(v.as_str().to_string()),
+        Op::Dvar(v) => Some(format!("d{v}")),
         Op::Num(n) if !n.is_negative() => Some(n.to_string()),
         Op::Call(f) if !last && !matches!(f, Func::Inv | Func::Norm1 | Func::Norm2 | Func::Abs) => {
             Some(f.name().to_string())

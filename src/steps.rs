@@ -8,12 +8,13 @@ use crate::error::Result;
 use crate::expr::{Expr, Op};
 use crate::identify::{self, Layout};
 use crate::infer::{Typed, Variable};
-use crate::print::{self, Format};
+use crate::print;
 use crate::rules::Pat;
 use crate::{build, simplify};
 use egg::Symbol;
 use std::collections::HashMap;
-use std::fmt::Write;
+
+mod format;
 
 /// A derivation, step by step.
 #[derive(Clone, Debug)]
@@ -26,8 +27,10 @@ pub struct Derivation {
     pub differentials: Vec<(String, Expr, String)>,
     /// The whole differential, in terms of the variable's differential.
     pub differential: Expr,
-    /// How the derivative is read off the differential.
+    /// How the derivative is read off the differential, in plain text.
     pub identification: String,
+    /// The same in LaTeX (a sentence with inline math).
+    pub identification_latex: String,
     /// The derivative as identified, before simplification.
     pub identified: Expr,
     /// The simplifications: each algebra rule and the form it gives.
@@ -36,6 +39,10 @@ pub struct Derivation {
     pub derivative: Expr,
     /// For a vec-form derivative, its layout: the result is ∂vec(f)/∂vec(X)ᵀ or its transpose.
     pub vec_form: Option<Layout>,
+    /// The typed input, for checking the derivative.
+    pub input: Typed,
+    /// The layout of the derivative.
+    pub layout: Layout,
 }
 
 /// The derivation of the derivative of `typed` by `x`.
@@ -63,11 +70,14 @@ pub fn derivation(typed: &Typed, x: &Variable, layout: Layout) -> Result<Derivat
         quantities,
         differentials,
         differential,
-        identification: identification(f, x, layout),
+        identification: identification(f, x, layout, false),
+        identification_latex: identification(f, x, layout, true),
         identified,
         simplifications,
         derivative,
         vec_form: identify::is_vec_form(f.shape, x.shape).then_some(layout),
+        input: typed.clone(),
+        layout,
     })
 }
 
@@ -132,124 +142,88 @@ fn named_differential(names: &HashMap<Expr, String>, step: &Step, x: &Variable) 
     go(&step.rule.rhs, step, names, x)
 }
 
-fn identification(f: &Expr, x: &Variable, layout: Layout) -> String {
-    let n = x.name;
+/// How the derivative is read off the differential: a sentence in plain text, or in LaTeX
+/// with inline math.
+fn identification(f: &Expr, x: &Variable, layout: Layout, latex: bool) -> String {
+    let n = if latex {
+        print::latex_name(x.name.as_str())
+    } else {
+        x.name.to_string()
+    };
+    // The math of the sentence: plain, or LaTeX between dollars.
+    let math = |plain: String, tex: String| if latex { format!("${tex}$") } else { plain };
+    let (d, dn) = (
+        math("d".into(), "\\mathrm{d}".into()),
+        math(format!("d{n}"), format!("\\mathrm{{d}}{n}")),
+    );
     let kind = if f.shape.is_scalar() {
         format!(
-            "df = tr(Gᵀ d{n}) by reverse accumulation of adjoints over df; G is the gradient, shaped like {n}"
+            "{} by reverse accumulation of adjoints over {}; {} is the gradient, shaped like {}",
+            math(
+                format!("df = tr(Gᵀ d{n})"),
+                format!(
+                    "\\mathrm{{d}}f = \\operatorname{{tr}}\\left(G^\\top \\mathrm{{d}}{n}\\right)"
+                )
+            ),
+            math("df".into(), "\\mathrm{d}f".into()),
+            math("G".into(), "G".into()),
+            math(n.clone(), n.clone()),
         )
     } else if x.shape.is_scalar() {
-        format!("dF = D d{n} with d{n} a scalar, so D is dF at d{n} = 1")
+        format!(
+            "{} with {dn} a scalar, so {} is {d}F at {}",
+            math(
+                format!("dF = D d{n}"),
+                format!("\\mathrm{{d}}F = D \\, \\mathrm{{d}}{n}")
+            ),
+            math("D".into(), "D".into()),
+            math(format!("d{n} = 1"), format!("\\mathrm{{d}}{n} = 1")),
+        )
     } else if crate::identify::is_vec_form(f.shape, x.shape) {
         format!(
-            "vec(dF) = J vec(d{n}), read off term by term with vec(A d{n} B) = (Bᵀ ⊗ A) vec(d{n}) and vec(d{n}ᵀ) = K vec(d{n}) (vec stacks the columns)"
+            "{}, read off term by term with {} and {} (vec stacks the columns)",
+            math(
+                format!("vec(dF) = J vec(d{n})"),
+                format!(
+                    "\\operatorname{{vec}}(\\mathrm{{d}}F) = J \\operatorname{{vec}}(\\mathrm{{d}}{n})"
+                )
+            ),
+            math(
+                format!("vec(A d{n} B) = (Bᵀ ⊗ A) vec(d{n})"),
+                format!(
+                    "\\operatorname{{vec}}(A \\, \\mathrm{{d}}{n} \\, B) = (B^\\top \\otimes A) \\operatorname{{vec}}(\\mathrm{{d}}{n})"
+                )
+            ),
+            math(
+                format!("vec(d{n}ᵀ) = K vec(d{n})"),
+                format!(
+                    "\\operatorname{{vec}}(\\mathrm{{d}}{n}^\\top) = K \\operatorname{{vec}}(\\mathrm{{d}}{n})"
+                )
+            ),
         )
     } else {
-        format!("dF = J d{n}, read off term by term (forward)")
+        format!(
+            "{}, read off term by term (forward)",
+            math(
+                format!("dF = J d{n}"),
+                format!("\\mathrm{{d}}F = J \\, \\mathrm{{d}}{n}")
+            )
+        )
     };
     let layout = match layout {
         Layout::Numerator if f.shape.is_scalar() && !x.shape.is_scalar() => {
-            "; the numerator layout is Gᵀ"
+            format!(
+                "; the numerator layout is {}",
+                math("Gᵀ".into(), "G^\\top".into())
+            )
         }
         Layout::Denominator if !f.shape.is_scalar() && !x.shape.is_scalar() => {
-            "; the denominator layout is Jᵀ"
+            format!(
+                "; the denominator layout is {}",
+                math("Jᵀ".into(), "J^\\top".into())
+            )
         }
-        _ => "",
+        _ => String::new(),
     };
     format!("{kind}{layout}")
-}
-
-impl Derivation {
-    /// The derivation in Markdown with LaTeX, for notes.
-    pub fn markdown(&self) -> String {
-        let tex = |e: &Expr| print::print(e, Format::Latex);
-        let mut out = String::new();
-        let _ = writeln!(out, "**Intermediate quantities**\n");
-        for (name, value) in &self.quantities {
-            let _ = writeln!(out, "- ${} = {}$", print::latex_name(name), tex(value));
-        }
-        let _ = writeln!(
-            out,
-            "\n**Differentials** (rules of `rules/differentials.rules`)\n"
-        );
-        for (name, value, rule) in &self.differentials {
-            let _ = writeln!(
-                out,
-                "- $\\mathrm{{d}}{} = {}$ — `{rule}`",
-                print::latex_name(name),
-                tex(value)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\n**Substituting**\n\n$$\\mathrm{{d}}f = {}$$\n",
-            tex(&self.differential)
-        );
-        let _ = writeln!(
-            out,
-            "**Identification**: {}\n\n$$\n{}\n$$\n",
-            self.identification,
-            tex(&self.identified)
-        );
-        if !self.simplifications.is_empty() {
-            let _ = writeln!(out, "**Simplification** (rules of `rules/algebra.rules`)\n");
-            for (rule, form) in &self.simplifications {
-                let _ = writeln!(out, "- `{rule}`: ${}$", tex(form));
-            }
-            out.push('\n');
-        }
-        let x = print::latex_name(self.wrt.as_str());
-        let left = match self.vec_form {
-            None => format!("\\frac{{\\partial f}}{{\\partial {x}}}"),
-            Some(Layout::Numerator) => format!(
-                "\\frac{{\\partial \\operatorname{{vec}}(f)}}{{\\partial \\operatorname{{vec}}({x})^\\top}}"
-            ),
-            Some(Layout::Denominator) => format!(
-                "\\frac{{\\partial \\operatorname{{vec}}(f)^\\top}}{{\\partial \\operatorname{{vec}}({x})}}"
-            ),
-        };
-        let _ = writeln!(out, "**Result**\n\n$${left} = {}$$", tex(&self.derivative));
-        out
-    }
-
-    /// The derivation as plain text for the terminal.
-    pub fn text(&self) -> String {
-        let show = |e: &Expr| print::print(e, Format::Text);
-        let mut out = String::from("Intermediate quantities:\n");
-        for (name, value) in &self.quantities {
-            let _ = writeln!(out, "  {name} = {}", show(value));
-        }
-        out.push_str("Differentials (rules/differentials.rules):\n");
-        let width = self
-            .differentials
-            .iter()
-            .map(|(n, v, _)| n.len() + show(v).len())
-            .max()
-            .unwrap_or(0);
-        for (name, value, rule) in &self.differentials {
-            let line = format!("d{name} = {}", show(value));
-            let _ = writeln!(out, "  {line:<w$}   by {rule}", w = width + 4);
-        }
-        let _ = writeln!(out, "Substituting:\n  df = {}", show(&self.differential));
-        let _ = writeln!(
-            out,
-            "Identification: {}:\n  {}",
-            self.identification,
-            show(&self.identified)
-        );
-        if !self.simplifications.is_empty() {
-            out.push_str("Simplification (rules/algebra.rules):\n");
-            for (rule, form) in &self.simplifications {
-                let _ = writeln!(out, "  {rule}: {}", show(form));
-            }
-        }
-        let x = self.wrt;
-        let left = match self.vec_form {
-            None => format!("df/d{x}"),
-            Some(Layout::Numerator) => format!("d vec(f)/d vec({x})'"),
-            Some(Layout::Denominator) => format!("d vec(f)'/d vec({x})"),
-        };
-        let _ = writeln!(out, "Result:\n  {left} = {}", show(&self.derivative));
-        out
-    }
 }

@@ -64,3 +64,61 @@ fn the_check_rejects_wrong_derivatives() {
         );
     }
 }
+
+/// The counts of a check of the right derivative of `input` by `x`.
+fn check_of(input: &str, x: &str, draws: usize) -> nabla::check::CheckReport {
+    let d = nabla::diff(input, x, &Options::default()).expect("derives");
+    d.check(CheckOptions { draws, seed: 1 })
+}
+
+#[test]
+fn the_check_finds_points_in_domains_away_from_zero() {
+    // Regression: `sqrt(x - 3)` found no point (`check FAILED: 0 random points`) and
+    // `log(1 - x'*x)` compared 2 of 3 points.
+    for (input, x) in [
+        ("sqrt(x - 3)", "x"),
+        ("log(1 - x'*x)", "x"),
+        ("sqrt(-3 - x)", "x"),
+        ("log(x'*x - 900)", "x"),
+        ("log(0.01 - x'*x)", "x"),
+        ("sum(log(x - 1000))", "x"),
+        ("sqrt(x - 3) + log(5 - x)", "x"),
+        ("sqrt(a - 2) + sqrt(2.5 - a)", "a"),
+        ("log(x'*y - 7)", "y"),
+        ("X: R^(n x n); logdet(X - 20*eye(n))", "X"),
+    ] {
+        for draws in [1, 3, 10] {
+            let report = check_of(input, x, draws);
+            assert!(report.passed(), "{input}: {report}");
+            assert_eq!(
+                (report.compared, report.requested),
+                (draws, draws),
+                "{input}: {report}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_check_without_a_point_in_the_domain_says_so() {
+    let report = check_of("log(-exp(x))", "x", 3);
+    assert_eq!(report.verdict(), nabla::check::Verdict::NoPoints);
+    assert_eq!(report.verdict().exit_code(), 4);
+    assert_eq!(report.compared, 0);
+    assert!(report.outside_domain > 0, "{report}");
+    assert!(!report.to_string().contains("FAILED"), "{report}");
+}
+
+#[test]
+fn a_wrong_derivative_still_fails_with_its_counts() {
+    let d = with_answer("sqrt(x - 3)", "x", None, "diag(1./sqrt(x - 3))");
+    let report = d.check(CheckOptions::default());
+    assert_eq!(report.verdict(), nabla::check::Verdict::Failed);
+    assert_eq!(report.compared, 3, "{report}");
+    assert!(
+        report
+            .to_string()
+            .starts_with("check FAILED: 3 points compared"),
+        "{report}"
+    );
+}

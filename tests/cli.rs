@@ -354,7 +354,18 @@ fn check_prints_the_derivative_then_passes() {
         let run = nabla(args, None);
         let command = command_line(args, None);
         assert_eq!(run.code, Some(0), "{command}\n{run}");
-        let without_check: Vec<&str> = args.iter().copied().filter(|a| *a != "--check").collect();
+        // The same command without --check and the options of the check's data.
+        let mut without_check: Vec<&str> = Vec::new();
+        let mut rest = args.iter().copied();
+        while let Some(arg) = rest.next() {
+            match arg {
+                "--check" => {}
+                "--seed" | "--draws" => {
+                    rest.next();
+                }
+                _ => without_check.push(arg),
+            }
+        }
         assert_eq!(
             run.stdout,
             success(&without_check, None),
@@ -370,7 +381,15 @@ fn check_output_of_the_quadratic_form() {
     let run = nabla(&["diff", QUADRATIC, "--wrt", "x", "--check"], None);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(run.stdout, "x'*(A + A')\n");
-    assert!(run.stderr.starts_with("check ok: 3 random points"), "{run}");
+    assert!(
+        run.stderr
+            .starts_with("check ok: 3 points compared (n=2), max relative error "),
+        "{run}"
+    );
+    assert!(
+        run.stderr.ends_with(" against central differences\n"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -422,7 +441,7 @@ fn usage_errors_exit_2() {
         (&["diff", QUADRATIC, "--wrt", "x", "--bogus"][..], "--bogus"),
         (&["diff", QUADRATIC, "--wrt", "x", "-q"], "-q"),
         (&["diff", QUADRATIC], "--wrt"),
-        (&["diff", "--wrt", "x"], "<INPUT>"),
+        (&["diff", "--wrt", "x"], "no input: give INPUT"),
         (&["diff", QUADRATIC, "--wrt", "x", "--format", "pdf"], "pdf"),
         (
             &["diff", QUADRATIC, "--wrt", "x", "--layout", "mixed"],
@@ -444,6 +463,13 @@ fn usage_errors_exit_2() {
             run.stderr.contains(says),
             "{command}: stderr does not name {says}\n{run}"
         );
+        // One program name on every error; no tip to put the input after `--`, where the
+        // options would be taken for input.
+        assert!(
+            run.stderr.starts_with("nabla: ") || args.is_empty(),
+            "{command}\n{run}"
+        );
+        assert!(!run.stderr.contains("use '-- "), "{command}\n{run}");
     }
 }
 
@@ -765,4 +791,654 @@ fn json_holds_every_format_the_input_and_the_check() {
             .is_some_and(|e| e.starts_with("syntax error"))
     );
     assert_eq!(batch.code, Some(2), "{batch}");
+}
+
+// ---- A command line without traps (issue 10, item 3) ----
+
+#[test]
+fn an_input_may_start_with_a_minus() {
+    let loss = "-sum(y.*log(p))";
+    let expected = success(&["diff", "-(sum(y.*log(p)))", "--wrt", "p"], None);
+    for args in [
+        &["diff", loss, "--wrt", "p"][..],
+        &["diff", "--wrt", "p", loss],
+        &["diff", "--wrt", "p", "--", loss],
+        &["diff", loss, "--wrt", "p", "--format", "text"],
+    ] {
+        assert_eq!(
+            success(args, None),
+            expected,
+            "{}",
+            command_line(args, None)
+        );
+    }
+    let run = nabla(
+        &["diff", loss, "--wrt", "p", "--format", "latex", "--check"],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stderr.starts_with("check ok"), "{run}");
+}
+
+#[test]
+fn a_mistyped_option_in_the_place_of_the_input_is_named() {
+    let run = failure(&["diff", "--chek", "--wrt", "x"], None, 2);
+    assert!(
+        run.stderr.starts_with("nabla: unknown option `--chek`"),
+        "{run}"
+    );
+    // After the input, clap's own error.
+    let run = nabla(&["diff", "x'*x", "--wrt", "x", "--formt", "latex"], None);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(run.stderr.contains("--formt"), "{run}");
+}
+
+/// A file in the temporary directory holding `text`, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("nabla-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).expect("the temporary file is written");
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn the_input_is_read_from_a_file() {
+    let program = "X: R^(m x n); y: R^m\nr = X*w - y\nr'*r\n";
+    let expected = success(&["diff", LEAST_SQUARES, "--wrt", "w"], None);
+    let file = TempFile::new("least-squares.nabla", program);
+    assert_eq!(
+        success(&["diff", "--file", file.path(), "--wrt", "w"], None),
+        expected
+    );
+    assert_eq!(
+        success(&["diff", file.path(), "--wrt", "w"], None),
+        expected
+    );
+    assert_eq!(
+        success(&["diff", "--file", "-", "--wrt", "w"], Some(program)),
+        expected
+    );
+    // Any file name with --file; a missing file is named.
+    let other = TempFile::new("problem.txt", program);
+    assert_eq!(
+        success(&["diff", "--file", other.path(), "--wrt", "w"], None),
+        expected
+    );
+    // Without --file, only a `.nabla` path is read; another one is an expression, and the
+    // error says that it also names a file.
+    let run = failure(&["diff", other.path(), "--wrt", "w"], None, 2);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "note: `{0}` was read as an expression, and it is also a file: to read the file, give `--file {0}`\n",
+            other.path()
+        )),
+        "{run}"
+    );
+    for args in [
+        &["diff", "--file", "/nonexistent/f.nabla", "--wrt", "w"][..],
+        &["diff", "/nonexistent/f.nabla", "--wrt", "w"],
+    ] {
+        let run = failure(args, None, 2);
+        assert!(
+            run.stderr
+                .starts_with("nabla: cannot read /nonexistent/f.nabla: "),
+            "{run}"
+        );
+    }
+}
+
+#[test]
+fn options_that_cannot_go_together_are_refused_with_the_reason() {
+    let batch = "x\tx'*A*x\n";
+    for (args, says) in [
+        (
+            &["hessian", QUADRATIC, "--wrt", "x", "--order", "1"][..],
+            "`hessian` is the second derivative and --order 1 asks for the first",
+        ),
+        (
+            &["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--order", "1"],
+            "two --wrt ask for a mixed second derivative",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--wrt", "x", "--wrt", "x"],
+            "--wrt names at most two variables",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--steps", "--order", "2"],
+            "--steps writes out first derivatives only",
+        ),
+        (
+            &["hessian", QUADRATIC, "--wrt", "x", "--steps"],
+            "--steps writes out first derivatives only",
+        ),
+        (
+            &["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--steps"],
+            "--steps writes out first derivatives only",
+        ),
+        (
+            &[
+                "diff", QUADRATIC, "--wrt", "x", "--steps", "--format", "numpy",
+            ],
+            "--steps cannot go with --format numpy or torch",
+        ),
+        (
+            &[
+                "diff", QUADRATIC, "--wrt", "x", "--steps", "--format", "torch",
+            ],
+            "--steps cannot go with --format numpy or torch",
+        ),
+        (
+            &["diff", "--batch", "-", "--steps"],
+            "--steps cannot go with --batch",
+        ),
+        (
+            &["diff", "--batch", "-", "--wrt", "x"],
+            "--wrt cannot go with --batch: each line of the batch names its own variable",
+        ),
+        (
+            &["diff", QUADRATIC, "--batch", "-"],
+            "INPUT cannot go with --batch",
+        ),
+        (
+            &["diff", "--file", "-", "--batch", "-"],
+            "--file cannot go with --batch",
+        ),
+        (
+            &["diff", QUADRATIC, "--file", "-", "--wrt", "x"],
+            "INPUT and --file cannot go together",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--seed", "3"],
+            "--seed and --draws choose the random points of --check",
+        ),
+        (
+            &["diff", QUADRATIC, "--wrt", "x", "--draws", "5"],
+            "--seed and --draws choose the random points of --check",
+        ),
+        (
+            &["diff", QUADRATIC],
+            "no variable: name the variable to differentiate by with --wrt",
+        ),
+        (
+            &["diff", "--wrt", "x"],
+            "no input: give INPUT, --file FILE or --batch FILE",
+        ),
+    ] {
+        let run = failure(args, Some(batch), 2);
+        assert!(
+            run.stderr.starts_with(&format!("nabla: {says}")),
+            "{}\n{run}",
+            command_line(args, None)
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {run}");
+    }
+    // What does go together.
+    success(&["hessian", QUADRATIC, "--wrt", "x", "--order", "2"], None);
+    success(
+        &["diff", "x'*A*y", "--wrt", "x", "--wrt", "y", "--order", "2"],
+        None,
+    );
+    success(
+        &[
+            "diff",
+            QUADRATIC,
+            "--wrt",
+            "x",
+            "--layout",
+            "denominator",
+            "--format",
+            "torch",
+        ],
+        None,
+    );
+}
+
+/// The inline and display formulas of a LaTeX fragment: `$...$` spans and `\[...\]` blocks.
+fn latex_formulas(latex: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, part) in latex.split("\\[").enumerate() {
+        let (display, text) = match (i, part.split_once("\\]")) {
+            (0, _) | (_, None) => (None, part),
+            (_, Some((display, text))) => (Some(display), text),
+        };
+        out.extend(display.map(|d| d.trim().to_string()));
+        out.extend(text.split('$').skip(1).step_by(2).map(String::from));
+    }
+    out
+}
+
+#[test]
+fn steps_in_every_format_they_name() {
+    let base = [
+        "diff",
+        "a = X*w; b = a - y; norm2(b)^2",
+        "--wrt",
+        "w",
+        "--steps",
+    ];
+    let with = |format: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--format", format]);
+        let run = nabla(&args, None);
+        assert_eq!(run.code, Some(0), "{run}");
+        assert_eq!(run.stderr, "", "{run}");
+        run.stdout
+    };
+    let text = with("text");
+    assert_eq!(success_lines(&base), text);
+    assert!(text.contains("by product-rule"), "{text}");
+    let unicode = with("unicode");
+    assert!(
+        unicode.contains("(Xw - y)ᵀ") && !unicode.contains('\''),
+        "{unicode}"
+    );
+    let latex = with("latex");
+    assert!(
+        latex.starts_with("\\paragraph{Intermediate quantities}"),
+        "{latex}"
+    );
+    assert!(
+        !latex.contains("**") && !latex.contains("$$"),
+        "not Markdown:\n{latex}"
+    );
+    assert!(latex.contains("\\texttt{product-rule}"), "{latex}");
+    let formulas = latex_formulas(&latex);
+    assert!(formulas.len() >= 6, "{formulas:?}");
+    assert!(
+        formulas.iter().all(|f| !f.contains("\\paragraph")),
+        "{formulas:?}"
+    );
+    let markdown = with("markdown");
+    assert!(
+        markdown.starts_with("**Intermediate quantities**"),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&with("json")).expect("JSON");
+    let steps = json.as_array().expect("an array of steps");
+    let kinds: Vec<&str> = steps
+        .iter()
+        .map(|s| s["step"].as_str().expect("a kind"))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"quantity"));
+    assert_eq!(kinds.last(), Some(&"result"));
+    for kind in [
+        "differential",
+        "substitution",
+        "identification",
+        "simplification",
+    ] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    let result = steps.last().unwrap();
+    assert_eq!(result["text"], "2*(X*w - y)'*X");
+    assert_eq!(result["name"], "df/dw");
+    let differential = &steps[kinds.iter().position(|k| *k == "differential").unwrap()];
+    assert_eq!(
+        (differential["name"].as_str(), differential["rule"].as_str()),
+        (Some("da"), Some("product-rule"))
+    );
+}
+
+/// Standard output of a successful run that may print several lines.
+fn success_lines(args: &[&str]) -> String {
+    let run = nabla(args, None);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.stderr, "", "{run}");
+    run.stdout
+}
+
+#[test]
+fn steps_with_check() {
+    let args = ["diff", QUADRATIC, "--wrt", "x", "--steps", "--check"];
+    let run = nabla(&args, None);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stdout.starts_with("Intermediate quantities:"), "{run}");
+    assert!(
+        run.stderr.starts_with("check ok: 3 points compared"),
+        "{run}"
+    );
+    let run = nabla(
+        &[
+            "diff", QUADRATIC, "--wrt", "x", "--steps", "--check", "--format", "json",
+        ],
+        None,
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (Some(0), ""), "{run}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let last = json.as_array().and_then(|s| s.last()).expect("steps");
+    assert_eq!(
+        (last["step"].as_str(), last["verdict"].as_str()),
+        (Some("check"), Some("passed"))
+    );
+}
+
+/// The input of a three-layer network: its derivative by W1 shares a subexpression, so it
+/// prints over several lines (an `aligned` block in LaTeX, statements in NumPy).
+const NETWORK: &str = "x: R^n; W1: R^(n x n); b1: R^n; W2: R^(n x n); b2: R^n; W3: R^(n x n); b3: R^n; sum(tanh(W3*tanh(W2*tanh(W1*x + b1) + b2) + b3))";
+
+#[test]
+fn batch_output_is_valid_per_line_in_every_format() {
+    let input = format!("W1\t{NETWORK}\nx\tx'*A*x\n\n# a comment\nx\tx'*A*\n");
+    let batch = |format: &str| {
+        let run = nabla(&["diff", "--batch", "-", "--format", format], Some(&input));
+        assert_eq!(run.code, Some(2), "{run}");
+        run.stdout
+    };
+    for format in ["text", "unicode", "numpy", "torch", "latex"] {
+        let out = batch(format);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "{format}: one line per input line\n{out}");
+        assert_eq!((lines[2], lines[3]), ("", ""), "{format}");
+        assert!(
+            lines[4].starts_with("error: syntax error"),
+            "{format}: {out}"
+        );
+        let alone = nabla(&["diff", NETWORK, "--wrt", "W1", "--format", format], None).stdout;
+        assert!(
+            alone.contains("t1 = ") || alone.contains("t_{1} &= "),
+            "{format}: {alone}"
+        );
+        if format == "latex" {
+            // An aligned block stays one block: its rows end in `\\`, so a space joins them.
+            assert_eq!(lines[0], alone.trim_end().replace('\n', " "));
+            assert!(!lines[0].contains("; "), "{}", lines[0]);
+            assert!(
+                lines[0].starts_with("\\begin{aligned}") && lines[0].ends_with("\\end{aligned}")
+            );
+        } else {
+            assert_eq!(lines[0], alone.trim_end().replace('\n', "; "), "{format}");
+        }
+    }
+    // The text lines parse back as nabla input.
+    let text = batch("text");
+    let first = text.lines().next().unwrap();
+    let declarations = NETWORK.rsplit_once("; ").unwrap().0;
+    nabla::read(&format!("{declarations}; {first}")).expect("the batch line parses back");
+    // Markdown: one block per problem, blank lines between; comments and blank lines give none.
+    let markdown = batch("markdown");
+    let blocks: Vec<&str> = markdown.trim_end().split("\n\n\n").collect();
+    assert_eq!(markdown.matches("$$\n").count(), 4, "{markdown}");
+    assert!(markdown.contains("\n\nerror: syntax error"), "{markdown}");
+    assert!(blocks.len() <= 3, "{markdown}");
+    // JSON lines.
+    for line in batch("json").lines().filter(|l| !l.is_empty()) {
+        serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+    }
+}
+
+#[test]
+fn batch_numpy_lines_are_python() {
+    let input = format!("W1\t{NETWORK}\nx\tx'*A*x\n");
+    let run = nabla(&["diff", "--batch", "-", "--format", "numpy"], Some(&input));
+    assert_eq!(run.code, Some(0), "{run}");
+    let python = Command::new("python3")
+        .args([
+            "-c",
+            "import ast, sys\nfor line in sys.stdin: ast.parse(line)",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut python) = python else {
+        panic!("python3 is needed to test the NumPy output (see the README)");
+    };
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(run.stdout.as_bytes())
+        .unwrap();
+    let done = python.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}\n{}",
+        run.stdout,
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+#[test]
+fn batch_with_check() {
+    let input = "x\tx'*A*x\nx\tsqrt(x - 3)\nx\tlog(-exp(x))\n";
+    let run = nabla(&["diff", "--batch", "-", "--check"], Some(input));
+    assert_eq!(run.code, Some(4), "no point for line 3: {run}");
+    assert_eq!(run.stdout.lines().count(), 3, "{run}");
+    let stderr: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        stderr[0].starts_with("nabla: line 1: check ok: 3 points compared"),
+        "{run}"
+    );
+    assert!(
+        stderr[1].starts_with("nabla: line 2: check ok: 3 points compared"),
+        "{run}"
+    );
+    assert!(
+        stderr[2].starts_with(
+            "nabla: line 3: check inconclusive: could not find a point in the domain; try --draws"
+        ),
+        "{run}"
+    );
+    let run = nabla(
+        &["diff", "--batch", "-", "--check", "--format", "json"],
+        Some(input),
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (Some(4), ""), "{run}");
+    let verdicts: Vec<String> = (run.stdout.lines())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .map(|j| {
+            j["check"]["verdict"]
+                .as_str()
+                .expect("a verdict")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(verdicts, ["passed", "passed", "no_points"]);
+    // Bad input is more serious than a check without points.
+    let run = nabla(
+        &["diff", "--batch", "-", "--check"],
+        Some("x\tlog(-exp(x))\nx\tx'*\n"),
+    );
+    assert_eq!(run.code, Some(2), "{run}");
+}
+
+// ---- --check that says what it did (issue 10, item 4) ----
+
+#[test]
+fn check_finds_the_domain_of_a_shifted_square_root() {
+    // Regression: `check FAILED: 0 random points` and exit 1 for a right answer.
+    let run = nabla(&["diff", "sqrt(x - 3)", "--wrt", "x", "--check"], None);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.stderr
+            .starts_with("check ok: 3 points compared (n=2), max relative error "),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .trim_end()
+            .ends_with(" random points outside the domain"),
+        "{run}"
+    );
+    for input in [
+        "sqrt(-3 - x)",
+        "sqrt(x'*x - 40)",
+        "log(1 - x'*x)",
+        "log(1 - 100*x'*x)",
+    ] {
+        let run = nabla(&["diff", input, "--wrt", "x", "--check"], None);
+        assert_eq!(run.code, Some(0), "{input}: {run}");
+        assert!(
+            run.stderr.starts_with("check ok: 3 points compared"),
+            "{input}: {run}"
+        );
+    }
+}
+
+#[test]
+fn check_without_a_point_in_the_domain_is_its_own_outcome() {
+    let run = nabla(&["diff", "log(-exp(x))", "--wrt", "x", "--check"], None);
+    assert_eq!(run.code, Some(4), "{run}");
+    assert!(!run.stderr.contains("FAILED"), "{run}");
+    assert!(
+        run.stderr.starts_with("check inconclusive: could not find a point in the domain; try --draws or --seed; skipped "),
+        "{run}"
+    );
+    let run = nabla(
+        &[
+            "diff",
+            "log(-exp(x))",
+            "--wrt",
+            "x",
+            "--check",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(4), "{run}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["check"]["verdict"], "no_points");
+    assert_eq!(json["check"]["points"], 0);
+    assert!(
+        json["check"]["skipped"]["outside_domain"].as_u64() > Some(0),
+        "{json}"
+    );
+}
+
+#[test]
+fn check_reports_the_points_it_compared_in_json() {
+    let run = nabla(
+        &[
+            "diff",
+            "sqrt(x - 3)",
+            "--wrt",
+            "x",
+            "--check",
+            "--draws",
+            "5",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    let check = &serde_json::from_str::<serde_json::Value>(&run.stdout).expect("JSON")["check"];
+    assert_eq!(
+        (check["points"].as_u64(), check["requested"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert_eq!(check["verdict"], "passed");
+    assert!(
+        check["skipped"]["outside_domain"].as_u64() > Some(0),
+        "{check}"
+    );
+    assert_eq!(check["skipped"]["near_singularity"], 0);
+    assert!(check["max_relative_error"].as_f64() < Some(1e-8), "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("check ok: 5 points compared"))
+    );
+}
+
+// ---- Set-up (issue 10, item 6) ----
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = success_lines(&["completions", shell]);
+        for word in [
+            "nabla", "diff", "hessian", "--wrt", "--batch", "--file", "--steps",
+        ] {
+            assert!(out.contains(word), "{shell}: no {word}");
+        }
+    }
+    let bash = success_lines(&["completions", "bash"]);
+    let syntax = Command::new("bash")
+        .args(["-n"])
+        .stdin(Stdio::piped())
+        .spawn();
+    if let Ok(mut syntax) = syntax {
+        syntax
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(bash.as_bytes())
+            .unwrap();
+        assert!(
+            syntax.wait().unwrap().success(),
+            "the bash script is valid bash"
+        );
+    }
+    let run = nabla(&["completions", "powershell"], None);
+    assert_eq!(run.code, Some(2), "{run}");
+}
+
+#[test]
+fn man_page_from_the_command_definition() {
+    let page = success_lines(&["man"]);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq"),
+        "roff: {}",
+        &page[..80.min(page.len())]
+    );
+    assert!(page.contains(".TH nabla 1"), "a man page of section 1");
+    for subcommand in ["diff", "hessian", "rules", "completions", "man"] {
+        assert!(
+            page.contains(&format!("nabla\\-{subcommand}(1)")),
+            "no {subcommand}"
+        );
+    }
+    // Each subcommand's page, which the main page refers to, has its options.
+    let diff = success_lines(&["man", "diff"]);
+    assert!(diff.contains(".TH nabla-diff 1"), "{diff}");
+    assert!(
+        diff.contains("\\fBnabla diff\\fR"),
+        "the synopsis names the command"
+    );
+    for flag in [
+        "file", "wrt", "batch", "order", "format", "layout", "check", "steps", "seed", "draws",
+    ] {
+        assert!(
+            diff.contains(&format!("\\-\\-{flag}")),
+            "nabla man diff: no --{flag}"
+        );
+    }
+    let run = failure(&["man", "integrate"], None, 2);
+    assert!(
+        run.stderr
+            .starts_with("nabla: no page for `integrate`: the subcommands are diff, hessian"),
+        "{run}"
+    );
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let help = success_lines(&["diff", "-h"]);
+    for flag in [
+        "--file", "--wrt", "--batch", "--order", "--format", "--layout", "--check", "--steps",
+        "--seed", "--draws",
+    ] {
+        let line = help.lines().find(|l| l.trim_start().starts_with(flag));
+        let documented = line.is_some_and(|l| l.trim_start().len() > flag.len() + 12);
+        assert!(documented, "diff --help: {flag} is not documented\n{help}");
+    }
+    assert!(
+        help.contains("4 --check found no point"),
+        "the exit codes\n{help}"
+    );
 }

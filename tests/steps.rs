@@ -97,6 +97,63 @@ fn every_formula_of_a_derivation_renders_in_katex() {
     }
 }
 
+/// The formulas of a LaTeX fragment: the `\[...\]` blocks and the `$...$` spans between them.
+fn latex_formulas(latex: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, part) in latex.split("\\[").enumerate() {
+        let (display, text) = match part.split_once("\\]") {
+            Some((display, text)) if i > 0 => (Some(display), text),
+            _ => (None, part),
+        };
+        out.extend(display.map(|d| d.trim().to_string()));
+        out.extend(text.split('$').skip(1).step_by(2).map(String::from));
+    }
+    out
+}
+
+#[test]
+fn every_formula_of_a_latex_derivation_renders_in_katex() {
+    for (_, wrt, input) in CASES {
+        let latex = nabla::derivation(input, wrt, Layout::Numerator)
+            .expect("derives")
+            .latex();
+        assert!(
+            !latex.contains("**") && !latex.contains("$$"),
+            "{input}: not Markdown"
+        );
+        let formulas = latex_formulas(&latex);
+        // Quantities, differentials, substitution, identification (with the math of its
+        // sentence), result.
+        assert!(formulas.len() >= 6, "{input}: {formulas:?}");
+        for formula in formulas {
+            renders(&formula).unwrap_or_else(|e| panic!("{input}: {e}\n{formula}"));
+        }
+    }
+}
+
+#[test]
+fn the_json_derivation_holds_every_step_in_order() {
+    for (_, wrt, input) in CASES {
+        let steps = nabla::derivation(input, wrt, Layout::Numerator).expect("derives");
+        let json = steps.json();
+        let array = json.as_array().expect("an array");
+        let expected =
+            steps.quantities.len() + steps.differentials.len() + steps.simplifications.len() + 3;
+        assert_eq!(array.len(), expected, "{input}");
+        let last = array.last().expect("a result");
+        assert_eq!(last["step"], "result");
+        assert_eq!(
+            last["text"].as_str(),
+            Some(nabla::print::print(&steps.derivative, nabla::Format::Text).as_str())
+        );
+        for step in array {
+            for key in ["text", "unicode", "latex"] {
+                assert!(step[key].is_string(), "{input}: {step}");
+            }
+        }
+    }
+}
+
 #[test]
 fn derivations_match_their_snapshots() {
     for (name, wrt, input) in CASES {
@@ -104,6 +161,8 @@ fn derivations_match_their_snapshots() {
         insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, description => format!("d/d{wrt} {input}"), omit_expression => true}, {
             insta::assert_snapshot!(format!("steps__{name}-text"), steps.text());
             insta::assert_snapshot!(format!("steps__{name}-markdown"), steps.markdown());
+            insta::assert_snapshot!(format!("steps__{name}-latex"), steps.latex());
+            insta::assert_snapshot!(format!("steps__{name}-unicode"), steps.unicode());
         });
     }
 }
