@@ -22,7 +22,31 @@ pub(super) fn batch(
         second: None,
     };
     let mut worst = 0;
-    for (i, outcome) in outcomes(&lines, order, &options).into_iter().enumerate() {
+    // Chunk by chunk, so that results stream out in order and the derivatives held at once do
+    // not grow with the number of lines; each chunk runs on all workers.
+    for (start, chunk) in (0..).step_by(CHUNK).zip(lines.chunks(CHUNK)) {
+        let code = print_chunk(start, chunk, order, &options, args, check);
+        worst = more_serious(worst, code);
+    }
+    worst
+}
+
+/// Lines derived together: enough to keep every worker busy.
+const CHUNK: usize = 256;
+
+/// Derives and prints the lines of one chunk, the first being line `start` (from 0); the most
+/// serious exit code of its lines.
+fn print_chunk(
+    start: usize,
+    lines: &[&str],
+    order: u8,
+    options: &Options,
+    args: &super::DiffArgs,
+    check: Option<CheckOptions>,
+) -> i32 {
+    let mut worst = 0;
+    for (k, outcome) in outcomes(lines, order, options).into_iter().enumerate() {
+        let i = start + k;
         let code = match outcome {
             None if args.format == FormatArg::Markdown => 0,
             None => {
@@ -40,7 +64,7 @@ pub(super) fn batch(
             }
             Some(Err(e)) => {
                 out(&error(&e, args.format));
-                let source = (lines[i].split_once('\t')).map_or(lines[i], |(_, input)| input);
+                let source = (lines[k].split_once('\t')).map_or(lines[k], |(_, input)| input);
                 eprintln!(
                     "{}",
                     e.report(source, &format!("nabla: line {}", i + 1), color())
