@@ -1196,8 +1196,43 @@ fn text_parses_back(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
                 show(&want)
             )));
         }
+        if let (Some(diag), Some(got)) = (structured_gradient(&d), &got) {
+            stats.event("gradient by a sym, spd or diag variable: text value in its space");
+            if let Some(why) = off_the_space(got, diag) {
+                return Err(about(&d)(format!(
+                    "the text output {why}\n  output: {text}"
+                )));
+            }
+        }
     }
     Ok(())
+}
+
+/// For a gradient by a `sym`, `spd` or `diag` variable, whether the variable is diagonal;
+/// `None` for every other derivative.
+fn structured_gradient(d: &Derivative) -> Option<bool> {
+    let x = d.input.variable(d.wrt.as_str())?;
+    let gradient = d.second.is_none() && d.input.expr.shape.is_scalar() && !x.shape.is_scalar();
+    (gradient && x.props.symmetric()).then_some(x.props.diag)
+}
+
+/// Why the value `v` of a gradient is not in its variable's space (symmetric, or diagonal).
+fn off_the_space(v: &Value, diag: bool) -> Option<String> {
+    let scale = 1e-9 * (1.0 + v.amax());
+    let asymmetry = (v - v.transpose()).amax();
+    let off_diagonal = (0..v.nrows())
+        .flat_map(|i| (0..v.ncols()).filter(move |&j| j != i).map(move |j| (i, j)))
+        .map(|(i, j)| v[(i, j)].abs())
+        .fold(0.0, f64::max);
+    if asymmetry > scale {
+        Some(format!("is not symmetric (|G - G'| = {asymmetry:.1e})"))
+    } else if diag && off_diagonal > scale {
+        Some(format!(
+            "is not diagonal (largest off-diagonal entry {off_diagonal:.1e})"
+        ))
+    } else {
+        None
+    }
 }
 
 fn katex(latex: &str) -> Result<(), String> {
