@@ -87,7 +87,8 @@ impl Derivative {
         print::print_shared(&self.shared(), format, &label)
     }
 
-    /// The derivative with its repeated subexpressions named, avoiding the input's names.
+    /// The derivative in the user's own names (the input's definitions that occur in it,
+    /// restated first), with the other repeated subexpressions named, avoiding the input's names.
     pub fn shared(&self) -> share::Shared {
         let mut taken: std::collections::HashSet<String> = self
             .input
@@ -97,7 +98,7 @@ impl Derivative {
             .collect();
         taken.extend(self.input.dims().iter().map(|d| d.to_string()));
         taken.extend(self.input.definitions.iter().map(|(n, _)| n.clone()));
-        share::share(&self.expr, &taken)
+        share::share_named(&self.expr, &self.input.definitions, &taken)
     }
 
     /// The shapes of what was differentiated and of the variable it was differentiated by: f

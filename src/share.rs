@@ -20,6 +20,44 @@ pub struct Shared {
     pub body: Expr,
 }
 
+/// Writes `e` in the user's own names: each definition of the input (`h1 = tanh(W1*x)`, in
+/// input order, values with earlier definitions substituted) whose value occurs in `e`, or in
+/// the value of a definition that is written, is replaced by its name and restated first; then
+/// the repeats left are named automatically ([`share`]), avoiding every name in `taken`.
+pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<String>) -> Shared {
+    let mut by_value: HashMap<Expr, Expr> = HashMap::new();
+    let mut named: Vec<(Symbol, Expr)> = Vec::new();
+    for (name, value) in definitions.iter().filter(|(_, v)| !v.args.is_empty()) {
+        let name = Symbol::from(name.as_str());
+        named.push((name, replace(value, &by_value, false)));
+        let leaf = Expr::leaf(Op::Var(name, Props::default()), value.shape);
+        by_value.insert(value.clone(), leaf);
+    }
+    let body = replace(e, &by_value, true);
+    // The definitions written: those the body uses, and those they use, in input order.
+    let mut used: HashSet<Symbol> = HashSet::new();
+    let (mut pending, mut seen) = (vec![body.clone()], HashSet::new());
+    while let Some(x) = pending.pop() {
+        let mut names = HashSet::new();
+        variables(&x, &mut names, &mut seen);
+        for (name, value) in &named {
+            if names.contains(name) && used.insert(*name) {
+                pending.push(value.clone());
+            }
+        }
+    }
+    let mut definitions: Vec<(Symbol, Expr)> = named
+        .into_iter()
+        .filter(|(n, _)| used.contains(n))
+        .collect();
+    let automatic = share(&body, taken);
+    definitions.extend(automatic.definitions);
+    Shared {
+        definitions,
+        body: automatic.body,
+    }
+}
+
 /// Names the repeated subexpressions of `e`, avoiding the names in `taken`. One pass over the
 /// expression as a DAG: a subexpression counts once more each time it is reached, and its
 /// insides are visited only the first time, so a part repeated only inside a repeated whole is
@@ -58,6 +96,17 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
         definitions,
         body: replace(e, &by_value, true),
     }
+}
+
+/// The variables `e` mentions, each shared node visited once.
+fn variables(e: &Expr, out: &mut HashSet<Symbol>, seen: &mut HashSet<Expr>) {
+    if !seen.insert(e.clone()) {
+        return;
+    }
+    if let Op::Var(name, _) = e.op {
+        out.insert(name);
+    }
+    e.args.iter().for_each(|a| variables(a, out, seen));
 }
 
 fn count(e: &Expr, counts: &mut HashMap<Expr, usize>) {

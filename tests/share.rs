@@ -60,3 +60,32 @@ fn names_avoid_the_inputs_own() {
         .text();
     assert!(text.contains("t3 = ") && !text.contains("t1 = "), "{text}");
 }
+
+#[test]
+fn the_answer_is_written_in_the_users_own_names() {
+    let input = "h1 = tanh(W1*x); h2 = tanh(W2*h1); h3 = tanh(W3*h2); sum(h3)";
+    let d = nabla::diff(input, "W1", &Options::default()).expect("differentiates");
+    let text = d.text();
+    assert_eq!(
+        text,
+        "h1 = tanh(W1*x); h2 = tanh(W2*h1); h3 = tanh(W3*h2); \
+         x*((1 - h1.^2).*(W2'*((1 - h2.^2).*(W3'*(1 - h3.^2)))))'"
+    );
+    // It parses back to the same derivative, and it is right.
+    let parsed = nabla::read(&format!("{}{text}", d.input.declarations())).expect("parses back");
+    assert_eq!(parsed.expr, d.expr);
+    assert!(d.check(CheckOptions { draws: 2, seed: 3 }).passed());
+    let numpy = d.format(Format::Numpy);
+    assert!(numpy.starts_with("h1 = np.tanh(W1 @ x)\nh2 = "), "{numpy}");
+    common::renders(&d.format(Format::Latex)).expect("renders");
+    // Only the definitions the answer uses are restated: a is not.
+    let d = nabla::diff(
+        "a = 2*x; r = A*x - y; r'*r + sum(a)",
+        "x",
+        &Options::default(),
+    );
+    assert_eq!(
+        d.expect("differentiates").text(),
+        "r = A*x - y; 2*(r'*A + ones(n)')"
+    );
+}
