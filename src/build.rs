@@ -411,6 +411,7 @@ pub fn call(f: Func, a: Expr) -> Expr {
     match f {
         Func::Tr | Func::Sum | Func::Det if a.shape.is_scalar() => return a,
         Func::Diag if a.shape.is_scalar() => return a,
+        Func::Diag if a.op == Op::Ones && a.shape.is_column() => return Expr::eye(a.shape.rows),
         Func::Vec if a.shape.cols.is_one() => return a,
         Func::Vec if a.shape.rows.is_one() => return t(a),
         Func::Vec if a.is_zero() => return Expr::zero(shape),

@@ -545,15 +545,15 @@ impl Inference<'_> {
     }
 
     /// The size a·b: known now, or settled once every size is named.
+    /// A known product is kept too: another product of unknown sizes asked to equal it is read
+    /// factor by factor (`vec(eye(n))'*vec(P)` makes P square).
     fn product(&mut self, a: UDim, b: UDim, span: Span) -> UDim {
-        match (self.resolve(a), self.resolve(b)) {
+        let p = match (self.resolve(a), self.resolve(b)) {
             (UDim::Known(x), UDim::Known(y)) => UDim::Known(x.times(y)),
-            _ => {
-                let p = self.fresh();
-                self.products.push((p, a, b, span));
-                p
-            }
-        }
+            _ => self.fresh(),
+        };
+        self.products.push((p, a, b, span));
+        p
     }
 
     /// Settles what the products a·b = p force before any unknown size is named: a factor 1

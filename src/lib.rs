@@ -20,6 +20,7 @@ pub mod infer;
 pub mod lang;
 pub mod parse;
 pub mod print;
+pub mod rational;
 pub mod reference;
 pub mod rules;
 pub mod shape;
@@ -468,7 +469,8 @@ fn derivative(f: &Expr, x: &infer::Variable, layout: Layout) -> Result<Expr> {
     let df = differentiate::differential(f, x.name)?;
     let raw = identify::identify(&df, f.shape, x.shape, layout)?;
     let raw = identify::restrict(raw, f.shape, x);
-    Ok(simplify::simplify(&raw, simplify::Limits::default()).0)
+    let simple = simplify::simplify(&raw, simplify::Limits::default()).0;
+    Ok(simplify::tidied(rational::normalize(&simple)))
 }
 
 /// The variable named by `--wrt`, or an error saying why it is not one.

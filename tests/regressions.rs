@@ -237,6 +237,9 @@ fn regression_an_undeclared_name_inside_vec_or_kron_takes_the_size_required() {
     sound("vec(X)'*vec(V*g)", "g");
     sound("vec(X)'*vec(Y)", "X");
     sound("X: R^(m x n); z: R^m; vec(X)'*kron(y, z)", "y");
+    // Against a product of known sizes, factor by factor (found by the property tests).
+    sound("vec(eye(n))'*vec(P)", "P");
+    sound("vec((B.^2 + 1).^(b^2))'*vec(exp(ones(m, n)))", "B");
 }
 
 #[test]
