@@ -334,7 +334,22 @@ pub fn pow(a: Expr, b: Expr) -> Expr {
     if b.is_zero() {
         return Expr::eye(a.shape.rows);
     }
+    // (uᵀu)^(k/2) = ‖u‖ᵏ for a column u: the norm a textbook writes, (x'*x)^(-1/2) = 1/‖x‖.
+    if let Some(p) = b.as_num()
+        && !p.is_integer()
+        && (p * BigRational::from_integer(2.into())).is_integer()
+        && let Some(u) = self_inner_product(&a)
+    {
+        let twice = Expr::num(p * BigRational::from_integer(2.into()));
+        return pow(call(Func::Norm2, u), twice);
+    }
     Expr::node(Op::Pow, vec![a.clone(), b], a.shape)
+}
+
+/// `u` when `e` is uᵀu for a column u.
+fn self_inner_product(e: &Expr) -> Option<Expr> {
+    (e.op == Op::Mul && e.a().op == Op::T && e.a().a() == e.b() && e.b().shape.is_column())
+        .then(|| e.b().clone())
 }
 
 /// `a'`.
@@ -421,11 +436,11 @@ pub fn call(f: Func, a: Expr) -> Expr {
             }
         }
         Func::Sum | Func::Tr if a.is_zero() => return Expr::int(0),
-        // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x).
-        Func::Tr | Func::Sum | Func::Diag | Func::Vec
-            if a.op == Op::Mul && a.a().shape.is_scalar() =>
-        {
-            return mul(a.a().clone(), call(f, a.b().clone()));
+        // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x),
+        // tr(c*A*B) = c*tr(A*B).
+        Func::Tr | Func::Sum | Func::Diag | Func::Vec if leading_scalar(&a).is_some() => {
+            let (c, rest) = leading_scalar(&a).expect("a scalar factor");
+            return mul(c, call(f, rest));
         }
         Func::Tr | Func::Sum | Func::Diag | Func::Vec if a.op == Op::Neg => {
             return neg(call(f, a.a().clone()));
@@ -447,6 +462,19 @@ pub fn call(f: Func, a: Expr) -> Expr {
         }
     }
     Expr::node(Op::Call(f), vec![a], shape)
+}
+
+/// `(c, R)` for a product c·R whose leftmost factor c is a scalar and R an array, looking
+/// into products grouped to the left: ((c·A)·B) is c·(A·B).
+fn leading_scalar(e: &Expr) -> Option<(Expr, Expr)> {
+    if e.op != Op::Mul || e.shape.is_scalar() {
+        return None;
+    }
+    if e.a().shape.is_scalar() {
+        return Some((e.a().clone(), e.b().clone()));
+    }
+    let (c, rest) = leading_scalar(e.a())?;
+    Some((c, mul(rest, e.b().clone())))
 }
 
 /// Rebuilds `e` with every node for which `replace` answers replaced, bottom-up, sharing kept.
