@@ -145,6 +145,24 @@ pub fn neg(a: Expr) -> Expr {
     }
 }
 
+/// -P for a product P whose leftmost factor (past scalings) is a difference p - q or its
+/// transpose: the same product starting with q - p (-2*(x - m)'*S = 2*(m - x)'*S); `None` for
+/// any other expression.
+pub fn negated_leading_difference(p: &Expr) -> Option<Expr> {
+    let swap = |d: &Expr| {
+        (d.op == Op::Sub && d.a().shape == d.b().shape).then(|| sub(d.b().clone(), d.a().clone()))
+    };
+    match p.op {
+        Op::Sub => swap(p),
+        Op::T => swap(p.a()).map(t),
+        Op::Mul if p.a().shape.is_scalar() && !p.b().shape.is_scalar() => {
+            Some(mul(p.a().clone(), negated_leading_difference(p.b())?))
+        }
+        Op::Mul => Some(mul(negated_leading_difference(p.a())?, p.b().clone())),
+        _ => None,
+    }
+}
+
 /// The shape of `a * b`: scaling when one side is a scalar, else the matrix product.
 pub fn product_shape(a: Shape, b: Shape) -> Shape {
     if a.is_scalar() {
@@ -466,7 +484,7 @@ pub fn call(f: Func, a: Expr) -> Expr {
 
 /// `(c, R)` for a product c·R whose leftmost factor c is a scalar and R an array, looking
 /// into products grouped to the left: ((c·A)·B) is c·(A·B).
-fn leading_scalar(e: &Expr) -> Option<(Expr, Expr)> {
+pub fn leading_scalar(e: &Expr) -> Option<(Expr, Expr)> {
     if e.op != Op::Mul || e.shape.is_scalar() {
         return None;
     }

@@ -38,7 +38,6 @@ const MAX_POWER: i64 = 4;
 /// scaling around it: 2*diag(x./(2*s)) is diag(x./s)), so the whole is built twice, taking
 /// such ties each way, and the smaller kept; at equal size the form as simplified stays.
 pub fn normalize(e: &Expr) -> Expr {
-    let size = |x: &Expr| crate::expr::tree_size(x, &mut HashMap::new());
     let mut best = e.clone();
     for ties in [Ties::Kept, Ties::Normal] {
         let candidate = Normalizer {
@@ -51,6 +50,27 @@ pub fn normalize(e: &Expr) -> Expr {
         }
     }
     best
+}
+
+/// The size of a form as a reader counts it: operators, calls and transposes (the constants
+/// `ones(n)`, `eye(n)`, … are calls); names and numbers are free.
+fn size(e: &Expr) -> usize {
+    fn go(e: &Expr, memo: &mut HashMap<Expr, usize>) -> usize {
+        if let Some(&n) = memo.get(e) {
+            return n;
+        }
+        let own: usize = match e.op {
+            Op::Num(_) | Op::Var(..) | Op::Dvar(_) => 0,
+            _ => 1,
+        };
+        let n = e
+            .args
+            .iter()
+            .fold(own, |n, a| n.saturating_add(go(a, memo)));
+        memo.insert(e.clone(), n);
+        n
+    }
+    go(e, &mut HashMap::new())
 }
 
 /// Which form of a part wins when the two are of equal size.
@@ -96,7 +116,6 @@ impl Normalizer {
             // Every array atom cancelled: the value is a scalar spread over e's shape.
             normal = build::mul(normal, Expr::ones(e.shape));
         }
-        let size = |x: &Expr| crate::expr::tree_size(x, &mut HashMap::new());
         let (n, k) = (size(&normal), size(&kept));
         if n < k || (n == k && self.ties == Ties::Normal) {
             normal
@@ -154,6 +173,19 @@ impl Atoms {
 fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Fraction> {
     if let Some(q) = e.as_num() {
         return Some(constant(q.clone()));
+    }
+    // The all-ones array is the number 1 spread over its shape (restored when written).
+    if e.op == Op::Ones {
+        return Some(constant(BigRational::one()));
+    }
+    // A scaling inside a matrix product is a factor of the part: (1/2*x)*x' is 1/2 times x*x'.
+    if !is_elementwise(e)
+        && let Some((c, rest)) = build::leading_scalar(e)
+    {
+        return Some(multiply(
+            read(&c, atoms, normalizer)?,
+            read(&rest, atoms, normalizer)?,
+        ));
     }
     if !is_elementwise(e) {
         let atom = atoms.of(normalizer.go(e));
@@ -330,7 +362,32 @@ fn write(f: &Fraction, atoms: &[Expr]) -> Expr {
         .fold(numerator, |n, d| quotient(n, write_poly(d, atoms)))
 }
 
+/// The polynomial as a sum, a number common to all its terms in front: 1/2*(x*x' - inv(P)).
 fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
+    let content = (p.len() > 1).then(|| common_number(p)).flatten();
+    match content {
+        Some(c) => {
+            let rest: Poly = p.iter().map(|(m, k)| (m.clone(), k / &c)).collect();
+            build::mul(Expr::num(c), write_sum(&rest, atoms))
+        }
+        None => write_sum(p, atoms),
+    }
+}
+
+/// The positive number g ≠ 1 that every coefficient is an integer multiple of (their gcd), if
+/// there is one.
+fn common_number(p: &Poly) -> Option<BigRational> {
+    use num_integer::Integer;
+    let (mut numerator, mut denominator) = (num_bigint::BigInt::zero(), num_bigint::BigInt::one());
+    for c in p.values() {
+        numerator = numerator.gcd(c.numer());
+        denominator = denominator.lcm(c.denom());
+    }
+    let g = BigRational::new(numerator, denominator);
+    (!g.is_one() && !g.is_zero()).then_some(g)
+}
+
+fn write_sum(p: &Poly, atoms: &[Expr]) -> Expr {
     let mut terms: Vec<(&Monomial, &BigRational)> = p.iter().collect();
     // Positive terms first (`s - y`, not `-y + s`), otherwise in the monomial order.
     terms.sort_by_key(|(_, c)| c.is_negative());

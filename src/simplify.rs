@@ -422,6 +422,10 @@ fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
             build::mul(build::neg(a.a().clone()), a.b().clone()),
             b.clone(),
         ))),
+        // A minus in front of a product is absorbed by a difference it starts with.
+        (Op::Neg, None) if a.op == Op::Mul && build::negated_leading_difference(a).is_some() => {
+            build::negated_leading_difference(a).expect("a leading difference")
+        }
         (Op::T, None) if a.op == Op::Div => {
             tidy(&build::div(build::t(a.a().clone()), a.b().clone()))
         }

@@ -86,6 +86,6 @@ fn the_answer_is_written_in_the_users_own_names() {
     );
     assert_eq!(
         d.expect("differentiates").text(),
-        "r = A*x - y; 2*(r'*A + ones(n)')"
+        "r = A*x - y; 2*(1 + r'*A)"
     );
 }
