@@ -1589,3 +1589,26 @@ fn one_input() {
     }
     assert_eq!(failed, 0, "{case:?}");
 }
+
+/// Writes the generated problems that the speed benchmark times (benches/distribution.rs) as
+/// batch lines, the variable, a tab, the input:
+/// `NABLA_PROBLEMS=10000 cargo test --test properties -- --ignored write_benchmark_problems`.
+#[test]
+#[ignore]
+fn write_benchmark_problems() {
+    let count = std::env::var("NABLA_PROBLEMS").map_or(10_000, |n| n.parse().expect("a count"));
+    let mut runner = TestRunner::new(Config {
+        rng_seed: RngSeed::Fixed(SEED),
+        ..Config::default()
+    });
+    let strategy = cases();
+    let lines: String = (0..count)
+        .map(|_| strategy.new_tree(&mut runner).expect("a case").current())
+        .map(|case| format!("{}\t{}\n", case.wrt, case.input))
+        .collect();
+    std::fs::write(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/benches/problems.txt"),
+        lines,
+    )
+    .expect("benches/problems.txt is written");
+}
