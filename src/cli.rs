@@ -81,6 +81,10 @@ struct DiffArgs {
     /// --format latex or markdown, plain text otherwise).
     #[arg(long, conflicts_with_all = ["order", "batch"])]
     steps: bool,
+    /// Print a complete Python function `def NAME(...)` returning the derivative, its
+    /// dimensions read from its arguments' shapes (with --format numpy or torch).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["batch", "steps"])]
+    function: Option<String>,
     /// Seed of the random points of --check.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -201,6 +205,17 @@ fn diff(args: DiffArgs) -> i32 {
     });
     let run = crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
         Ok(d) => {
+            let function = args
+                .function
+                .as_ref()
+                .map(|name| d.python_function(name, python(args.format)));
+            let function = match function.transpose() {
+                Ok(function) => function,
+                Err(e) => {
+                    eprintln!("{}", e.report(&input, "nabla", color()));
+                    return e.exit_code();
+                }
+            };
             if let FormatArg::Json = args.format {
                 let report = check.map(|options| d.check(options));
                 out(&format!("{}\n", d.json(report.as_ref())));
@@ -209,9 +224,10 @@ fn diff(args: DiffArgs) -> i32 {
                     _ => 0,
                 };
             }
-            match args.format {
-                FormatArg::Markdown => out(&d.markdown()),
-                other => {
+            match (args.format, &function) {
+                (_, Some(function)) => out(function),
+                (FormatArg::Markdown, None) => out(&d.markdown()),
+                (other, None) => {
                     out(&format!("{}\n", d.format(format(other))));
                     if let Some(note) = d.vec_form_note(false) {
                         eprintln!("note: {note}");
@@ -366,5 +382,14 @@ fn format(arg: FormatArg) -> Format {
         FormatArg::Latex | FormatArg::Markdown | FormatArg::Json => Format::Latex,
         FormatArg::Numpy => Format::Numpy,
         FormatArg::Torch => Format::Torch,
+    }
+}
+
+/// The Python format of `--function`; any other format is refused by the library.
+fn python(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Torch => Format::Torch,
+        FormatArg::Numpy => Format::Numpy,
+        _ => Format::Text,
     }
 }

@@ -14,6 +14,7 @@ pub mod differentiate;
 pub mod error;
 pub mod eval;
 pub mod expr;
+pub mod function;
 pub mod identify;
 pub mod infer;
 pub mod lang;
@@ -83,6 +84,12 @@ impl Derivative {
             ),
         };
         print::print_shared(&self.shared(), format, &label)
+    }
+
+    /// The derivative as a complete Python function `def name(...)` over the variables, in
+    /// NumPy or PyTorch: see [`function::python_function`].
+    pub fn python_function(&self, name: &str, format: Format) -> Result<String> {
+        deep(|| function::python_function(self, name, format))
     }
 
     /// The derivative with its repeated subexpressions named, avoiding the input's names.
@@ -366,6 +373,7 @@ fn deep<T: Send>(work: impl FnOnce() -> T + Send) -> T {
 
 /// `work` joined from a thread with [`STACK_BYTES`] of stack: its value or its panic, or the
 /// error of starting the thread.
+#[cfg(not(target_arch = "wasm32"))]
 fn run_deep<T: Send>(work: impl FnOnce() -> T + Send) -> std::io::Result<std::thread::Result<T>> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
@@ -373,6 +381,13 @@ fn run_deep<T: Send>(work: impl FnOnce() -> T + Send) -> std::io::Result<std::th
             .spawn_scoped(scope, work)?;
         Ok(thread.join())
     })
+}
+
+/// `work` on the calling thread: WebAssembly has no threads, and its stack is set at link time
+/// (the web crate's build script); a panic aborts there, so there is none to catch.
+#[cfg(target_arch = "wasm32")]
+fn run_deep<T: Send>(work: impl FnOnce() -> T + Send) -> std::io::Result<std::thread::Result<T>> {
+    Ok(Ok(work()))
 }
 
 /// Stack for one derivation: every stage recurses over the expression tree, whose depth the
@@ -432,7 +447,32 @@ impl Problem {
     }
 }
 
+/// The options of one problem of a batch: its own second variable, or the batch's.
+fn batch_options<'p>(problem: &'p Problem, options: &Options) -> (&'p str, Options) {
+    let (wrt, second) = match problem.wrt.split_once(',') {
+        Some((x, y)) => (x, Some(y.to_string())),
+        None => (problem.wrt.as_str(), options.second.clone()),
+    };
+    let options = Options {
+        second,
+        ..options.clone()
+    };
+    (wrt, options)
+}
+
+/// Differentiates many problems one after the other: WebAssembly has no threads.
+#[cfg(target_arch = "wasm32")]
+pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivative>> {
+    (problems.iter())
+        .map(|problem| {
+            let (wrt, options) = batch_options(problem, options);
+            diff_on_current_thread(&problem.input, wrt, &options)
+        })
+        .collect()
+}
+
 /// Differentiates many problems on all cores; each result is independent of the others.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivative>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -449,14 +489,7 @@ pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivat
                 let Some(problem) = problems.get(i) else {
                     break;
                 };
-                let (wrt, second) = match problem.wrt.split_once(',') {
-                    Some((x, y)) => (x, Some(y.to_string())),
-                    None => (problem.wrt.as_str(), options.second.clone()),
-                };
-                let options = Options {
-                    second,
-                    ..options.clone()
-                };
+                let (wrt, options) = batch_options(problem, options);
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     diff_on_current_thread(&problem.input, wrt, &options)
                 }));

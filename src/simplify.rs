@@ -86,9 +86,9 @@ fn simplify_sum(terms: Vec<Expr>, limits: Limits) -> (Expr, Report) {
     let mut report = Report::default();
     let mut simplified = Vec::with_capacity(terms.len());
     // The time limit bounds the whole sum: each term gets what is left of it.
-    let deadline = std::time::Instant::now() + limits.time;
+    let deadline = web_time::Instant::now() + limits.time;
     for term in &terms {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let left = deadline.saturating_duration_since(web_time::Instant::now());
         if left.is_zero() {
             simplified.push(tidied(term.clone()));
             report.stop = "time limit".into();
