@@ -4,7 +4,7 @@
 
 use crate::Derivative;
 use crate::error::{Error, Result};
-use crate::expr::{Expr, Node};
+use crate::expr::{Expr, Node, Op};
 use crate::print::{self, Format, numpy_name};
 use crate::shape::Dim;
 use crate::share::Shared;
@@ -17,8 +17,8 @@ use std::sync::Arc;
 /// NumPy or PyTorch ([`Format::Numpy`] or [`Format::Torch`]).
 ///
 /// The parameters are the variables in order of first appearance (Python keywords take a
-/// trailing underscore, as [`numpy_name`] spells them). Each dimension is bound from the first
-/// argument that has it as its number of rows or columns; a dimension that no argument has
+/// trailing underscore, as [`numpy_name`] spells them). Each dimension the derivative uses
+/// is bound from the first argument that has it as its number of rows or columns; a dimension that no argument has
 /// (one that only a constant such as `ones(k)` has) becomes a keyword-only parameter.
 pub fn python_function(d: &Derivative, name: &str, format: Format) -> Result<String> {
     let import = match format {
@@ -58,11 +58,18 @@ pub fn python_function(d: &Derivative, name: &str, format: Format) -> Result<Str
     Ok(out)
 }
 
-/// `n = x.shape[0]` for each dimension some argument has as its rows or columns, and the
-/// dimensions that only the expression has (`ones(k)`), which the caller passes.
+/// `n = x.shape[0]` for each dimension the derivative uses that some argument has as its rows
+/// or columns, and the dimensions that only the expression has (`ones(k)`), which the caller
+/// passes.
 fn dimension_bindings(d: &Derivative, shared: &Shared) -> (Vec<String>, Vec<Symbol>) {
+    let mut seen = HashSet::new();
+    let mut used = BTreeSet::new();
+    for e in (shared.definitions.iter().map(|(_, e)| e)).chain([&shared.body]) {
+        expression_dims(e, &mut seen, &mut used);
+    }
     let mut bound = Vec::new();
-    for dim in d.input.dims() {
+    let mut unbound = Vec::new();
+    for dim in used.into_iter().map(Symbol::from) {
         let from = (d.input.variables.iter()).find_map(|v| {
             let axis = [v.shape.rows, v.shape.cols]
                 .iter()
@@ -73,30 +80,27 @@ fn dimension_bindings(d: &Derivative, shared: &Shared) -> (Vec<String>, Vec<Symb
                 numpy_name(v.name.as_str())
             ))
         });
-        bound.extend(from);
+        match from {
+            Some(line) => bound.push(line),
+            None => unbound.push(dim),
+        }
     }
-    let of_variables = d.input.dims();
-    let mut seen = HashSet::new();
-    let mut used = BTreeSet::new();
-    for e in (shared.definitions.iter().map(|(_, e)| e)).chain([&shared.body]) {
-        expression_dims(e, &mut seen, &mut used);
-    }
-    let unbound = (used.into_iter())
-        .filter(|s| !of_variables.iter().any(|v| v.as_str() == s))
-        .map(Symbol::from)
-        .collect();
     (bound, unbound)
 }
 
-/// The symbolic dimensions of every node's shape in `e`, each shared node visited once.
+/// The symbolic dimensions that the printed `e` names: those of its constants (`eye(n)`,
+/// `ones(n)`, `zeros`, `commutation`), whose code spells their sizes; each shared node is
+/// visited once.
 fn expression_dims(e: &Expr, seen: &mut HashSet<*const Node>, dims: &mut BTreeSet<String>) {
     if !seen.insert(Arc::as_ptr(&e.0)) {
         return;
     }
-    for side in [e.shape.rows, e.shape.cols] {
-        for factor in side.factors() {
-            if let Dim::Sym(s) = factor {
-                dims.insert(s.to_string());
+    if matches!(e.op, Op::Eye | Op::Ones | Op::Zero | Op::Commutation(..)) {
+        for side in [e.shape.rows, e.shape.cols] {
+            for factor in side.factors() {
+                if let Dim::Sym(s) = factor {
+                    dims.insert(s.to_string());
+                }
             }
         }
     }

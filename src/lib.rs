@@ -45,6 +45,42 @@ pub struct Options {
     pub second: Option<String>,
 }
 
+impl Options {
+    /// The variable to differentiate by first, and the options, for a problem as the front
+    /// ends state it: `wrt` names a variable (`x`), or two for a mixed second derivative
+    /// (`x,y`); `order` is 1, or 2 for the second derivative (the Hessian by `x` alone).
+    pub fn for_problem(wrt: &str, order: u8, layout: Layout) -> Result<(String, Options)> {
+        let (first, second) = match (wrt.split_once(','), order) {
+            (Some((x, y)), 1 | 2) => (x.trim(), Some(y.trim().to_string())),
+            (None, 1) => (wrt.trim(), None),
+            (None, 2) => (wrt.trim(), Some(wrt.trim().to_string())),
+            _ => {
+                return Err(Error::Option {
+                    message: format!("the order is 1 or 2, not {order}"),
+                    hint: "ask for the derivative (1) or the second derivative (2)".into(),
+                });
+            }
+        };
+        Ok((first.to_string(), Options { layout, second }))
+    }
+}
+
+impl std::str::FromStr for Layout {
+    type Err = Error;
+
+    /// `numerator` or `denominator`.
+    fn from_str(name: &str) -> Result<Layout> {
+        match name {
+            "numerator" => Ok(Layout::Numerator),
+            "denominator" => Ok(Layout::Denominator),
+            _ => Err(Error::Option {
+                message: format!("`{name}` is not a layout"),
+                hint: "the layouts are numerator and denominator".into(),
+            }),
+        }
+    }
+}
+
 /// A derivative and what it was taken of.
 #[derive(Clone, Debug)]
 pub struct Derivative {
@@ -90,6 +126,23 @@ impl Derivative {
     /// NumPy or PyTorch: see [`function::python_function`].
     pub fn python_function(&self, name: &str, format: Format) -> Result<String> {
         deep(|| function::python_function(self, name, format))
+    }
+
+    /// The derivation step by step (`--steps`), for a first derivative; a second derivative
+    /// is [`Error::Option`].
+    pub fn steps(&self) -> Result<steps::Derivation> {
+        if self.second.is_some() {
+            return Err(Error::Option {
+                message: "the steps are written out for first derivatives".into(),
+                hint: "ask for the steps of the derivative of order 1".into(),
+            });
+        }
+        let x = variable(&self.input, self.wrt.as_str())?;
+        with_deep_stack(|| {
+            budget::within(budget::TIME_LIMIT, || {
+                steps::derivation(&self.input, x, self.layout)
+            })
+        })?
     }
 
     /// The derivative with its repeated subexpressions named, avoiding the input's names.

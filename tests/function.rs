@@ -21,9 +21,9 @@ fn nabla(args: &[&str]) -> (i32, String, String) {
 fn function_takes_its_dimensions_from_its_arguments() {
     let (code, out, err) = nabla(&[
         "diff",
-        "X: R^(m x n); norm2(X*w - y)^2",
+        "X: R^(m x n); sum(X) + norm2(X*w - y)^2",
         "--wrt",
-        "w",
+        "X",
         "--format",
         "numpy",
         "--function",
@@ -32,7 +32,26 @@ fn function_takes_its_dimensions_from_its_arguments() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
         out,
-        "import numpy as np\n\n\ndef gradient(X, w, y):\n    m = X.shape[0]\n    n = X.shape[1]\n    return 2 * (X @ w - y).T @ X\n"
+        "import numpy as np\n\n\ndef gradient(X, w, y):\n    m = X.shape[0]\n    n = X.shape[1]\n    return 2 * w @ (X @ w - y).T + np.ones((n, m))\n"
+    );
+}
+
+#[test]
+fn function_binds_only_the_dimensions_it_names() {
+    let (code, out, _) = nabla(&[
+        "diff",
+        "norm2(X*w - y)^2",
+        "--wrt",
+        "w",
+        "--format",
+        "numpy",
+        "--function",
+        "g",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "import numpy as np\n\n\ndef g(X, w, y):\n    return 2 * (X @ w - y).T @ X\n"
     );
 }
 
