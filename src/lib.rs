@@ -445,6 +445,7 @@ fn run_deep<T: Send>(work: impl FnOnce() -> T + Send) -> std::io::Result<std::th
 
 /// Stack for one derivation: every stage recurses over the expression tree, whose depth the
 /// parser bounds by [`parse::MAX_DEPTH`]; the pages are only committed when touched.
+#[cfg(not(target_arch = "wasm32"))]
 const STACK_BYTES: usize = 512 << 20;
 
 /// Runs `work` on a thread with a stack deep enough for any input the parser accepts; a panic

@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// The derivative of `input` by `wrt` (`x`, or `x,y` for a mixed second derivative) in
-/// `layout` (`numerator` or `denominator`) of `order` 1 or 2: `{"ok": true, ...}` with the
-/// library's JSON (`text`, `unicode`, `latex`, `numpy`, `torch`, `variables`, `vec_form`),
-/// the `markdown` block (the equation and the reading of the names), the numeric `check` and its
-/// `check_text`, and for a first derivative the derivation as Markdown (`steps`); or
-/// `{"ok": false, "error": ...}` (see [`error`]).
+/// `layout` (`numerator` or `denominator`) of `order` 1 or 2: `{"ok": true, "derivative":
+/// ..., ...}` with the library's JSON of the derivative and its numeric check (`nabla diff
+/// --format json --check`), the `markdown` block (the equation and the reading of the names),
+/// the check as a sentence (`check_text`), and for a first derivative the derivation as
+/// Markdown (`steps`, else null); or `{"ok": false, "error": ...}` (see [`error`]).
 #[wasm_bindgen]
 pub fn derive(input: &str, wrt: &str, layout: &str, order: u8) -> String {
     answer(input, derivation(input, wrt, layout, order))
@@ -22,19 +22,23 @@ fn derivation(input: &str, wrt: &str, layout: &str, order: u8) -> nabla::Result<
     let (first, options) = Options::for_problem(wrt, order, layout)?;
     let d = nabla::diff(input, &first, &options)?;
     let report = d.check(nabla::check::CheckOptions::default());
-    let mut value: Value =
-        serde_json::from_str(&d.json(Some(&report))).map_err(|e| Error::Internal {
+    let derivative: Value = serde_json::from_str(&d.json(Some(&report))).map_err(|e| {
+        Error::Internal {
             message: e.to_string(),
-        })?;
-    value["ok"] = json!(true);
-    value["markdown"] = json!(d.markdown());
-    value["check_text"] = json!(report.to_string());
-    value["steps"] = match d.steps() {
+        }
+    })?;
+    let steps = match d.steps() {
         Ok(steps) => json!(steps.markdown()),
         Err(Error::Option { .. }) => Value::Null,
         Err(e) => return Err(e),
     };
-    Ok(value)
+    Ok(json!({
+        "ok": true,
+        "derivative": derivative,
+        "markdown": d.markdown(),
+        "check_text": report.to_string(),
+        "steps": steps,
+    }))
 }
 
 /// The identity table of `rules/` as Markdown (`nabla rules --format markdown`).
@@ -68,4 +72,11 @@ pub fn error(e: &Error, input: &str) -> Value {
         "report": e.render(input),
         "place": place,
     })
+}
+
+/// Aborts the module as a bug in the engine would (a panic aborts in WebAssembly): what the
+/// end-to-end test calls to see the page replace its worker and go on.
+#[wasm_bindgen]
+pub fn trap() {
+    panic!("trap asked for by the page's test");
 }
