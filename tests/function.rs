@@ -70,9 +70,7 @@ fn function_keeps_shared_subexpressions_as_locals() {
     ]);
     assert_eq!(code, 0);
     assert!(
-        out.starts_with(
-            "import torch\n\n\ndef g(x, W1, b1, W2, b2, W3, b3):\n    t1 = "
-        ),
+        out.starts_with("import torch\n\n\ndef g(x, W1, b1, W2, b2, W3, b3):\n    t1 = "),
         "{out}"
     );
     assert!(

@@ -22,11 +22,10 @@ fn derivation(input: &str, wrt: &str, layout: &str, order: u8) -> nabla::Result<
     let (first, options) = Options::for_problem(wrt, order, layout)?;
     let d = nabla::diff(input, &first, &options)?;
     let report = d.check(nabla::check::CheckOptions::default());
-    let derivative: Value = serde_json::from_str(&d.json(Some(&report))).map_err(|e| {
-        Error::Internal {
+    let derivative: Value =
+        serde_json::from_str(&d.json(Some(&report))).map_err(|e| Error::Internal {
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let steps = match d.steps() {
         Ok(steps) => json!(steps.markdown()),
         Err(Error::Option { .. }) => Value::Null,
