@@ -31,8 +31,10 @@ class Engine {
     this.pending.delete(data.id);
     clearTimeout(waiting.timer);
     if (data.trapped) {
+      // A trap is a panic or the engine's own time limit: WebAssembly cannot unwind either.
       waiting.resolve(failure("trap", `the engine stopped (${data.trapped})`,
-        "a bug in nabla: the engine was restarted; please report the input"));
+        "it ran past its time limit or into a bug, and was restarted: differentiate a part of a " +
+        "large expression; otherwise please report the input"));
       this.restart("after a trap");
       return;
     }
