@@ -1,6 +1,6 @@
 // The page as a person uses it, in headless Chromium: serves web/site on 127.0.0.1, types,
 // changes layout and format, clicks, copies, breaks the input, traps the engine, shares a
-// link, opens the identities, and saves a screenshot to target/web-screenshot.png.
+// link, opens the identities, goes offline, and saves a screenshot to target/web-screenshot.png.
 // Run `web/build.sh` first; `node web/e2e/e2e.mjs` (CHROMIUM=/path overrides the browser).
 
 import { chromium } from "playwright-core";
@@ -196,6 +196,17 @@ try {
     expect(tex.some((t) => t.includes(String.raw`\mathrm{d}\left(U^\top\right)`)), true, "rendered identities");
     await page.click("#nav-derive");
     await waitForEquation(page, "B A");
+  });
+
+  await step("once loaded, the page works without the network", async () => {
+    await context.setOffline(true);
+    try {
+      await page.fill("#input", "logdet(X)");
+      await page.fill("#wrt", "X");
+      await waitForEquation(page, "X^{-1}");
+    } finally {
+      await context.setOffline(false);
+    }
   });
 
   await step("a screenshot", async () => {
