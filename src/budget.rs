@@ -4,7 +4,9 @@
 
 use crate::error::{Error, Result};
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// std's Instant traps in the browser; web-time is std's on native targets.
+use web_time::Instant;
 
 /// The time one derivation may take: generous for anything a person writes (the classic table
 /// takes at most 35 ms), short enough that no input hangs nabla. Debug builds run about ten

@@ -113,6 +113,10 @@ struct DiffArgs {
     /// Markdown or JSON (an array of steps). First derivatives only; not with --batch.
     #[arg(long)]
     steps: bool,
+    /// Print a complete Python function `def NAME(...)` returning the derivative, its
+    /// dimensions read from its arguments' shapes (with --format numpy or torch).
+    #[arg(long, value_name = "NAME")]
+    function: Option<String>,
     /// Seed of the random points of --check [default: 1].
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -274,6 +278,8 @@ struct Request {
     check: Option<CheckOptions>,
     /// The input argument, when it was taken as an expression but also names a file.
     also_a_file: Option<String>,
+    /// `--function NAME`: the derivative as a Python function of that name.
+    function: Option<String>,
 }
 
 fn diff(args: DiffArgs, hessian: bool) -> i32 {
@@ -309,6 +315,7 @@ fn diff(args: DiffArgs, hessian: bool) -> i32 {
         also_a_file: (args.input.as_ref())
             .filter(|i| args.file.is_none() && !names_a_file(i) && Path::new(i).is_file())
             .cloned(),
+        function: args.function.clone(),
     };
     if args.steps {
         steps(&request)
@@ -365,6 +372,13 @@ fn derivative(request: &Request) -> i32 {
     let run = crate::with_deep_stack(|| match crate::diff(input, &request.wrt, &options) {
         Ok(d) => {
             let report = request.check.map(|options| d.check(options));
+            if let Some(name) = &request.function {
+                match d.python_function(name, python(request.format)) {
+                    Ok(function) => out(&function),
+                    Err(e) => return report_error(&e, request),
+                }
+                return check_outcome(report.as_ref(), request.format, "");
+            }
             match request.format {
                 FormatArg::Json => out(&format!("{}\n", d.json(report.as_ref()))),
                 FormatArg::Markdown => out(&d.markdown()),
@@ -477,5 +491,14 @@ fn format(arg: FormatArg) -> Format {
         FormatArg::Latex | FormatArg::Markdown | FormatArg::Json => Format::Latex,
         FormatArg::Numpy => Format::Numpy,
         FormatArg::Torch => Format::Torch,
+    }
+}
+
+/// The Python format of `--function`; any other format is refused by the library.
+fn python(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Torch => Format::Torch,
+        FormatArg::Numpy => Format::Numpy,
+        _ => Format::Text,
     }
 }

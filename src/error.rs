@@ -21,6 +21,40 @@ impl Span {
     pub fn join(self, other: Span) -> Span {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
+
+    /// The span in characters (Unicode scalar values) of `source` rather than bytes: what
+    /// Python's string indices count. A byte inside a character counts as that character.
+    pub fn chars(self, source: &str) -> (usize, usize) {
+        let count = |byte: usize| source[..floor_boundary(source, byte)].chars().count();
+        (count(self.start), count(self.end.max(self.start)))
+    }
+
+    /// The span in UTF-16 code units of `source`: what JavaScript's string indices count.
+    pub fn utf16(self, source: &str) -> (usize, usize) {
+        let count = |byte: usize| {
+            source[..floor_boundary(source, byte)]
+                .encode_utf16()
+                .count()
+        };
+        (count(self.start), count(self.end.max(self.start)))
+    }
+
+    /// The 1-based line and column (in characters) where the span starts.
+    pub fn line_column(self, source: &str) -> (usize, usize) {
+        let before = &source[..floor_boundary(source, self.start)];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+}
+
+/// The largest character boundary of `source` at or before byte `i`.
+fn floor_boundary(source: &str, i: usize) -> usize {
+    let mut i = i.min(source.len());
+    while !source.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Everything that can go wrong, from input text to printed derivative.
@@ -88,6 +122,15 @@ pub enum Error {
         /// The limit.
         seconds: f64,
     },
+    /// An option that cannot be used as given (a function name that is not a Python
+    /// identifier, a function asked for in a format that is not Python).
+    #[error("{message}")]
+    Option {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
     /// A bug in nabla: a panic caught at the boundary of a derivation.
     #[error("internal error (a bug in nabla, please report the input): {message}")]
     Internal {
@@ -116,6 +159,24 @@ impl Error {
         }
     }
 
+    /// A short stable name of the kind of error, for programs (the Python exception's `kind`,
+    /// the web page): `syntax`, `unknown-function`, `shape`, `wrt`, `unsupported`, `limit`,
+    /// `time`, `option`, `internal` or `rule`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Syntax { .. } => "syntax",
+            Error::UnknownFunction { .. } => "unknown-function",
+            Error::Shape { .. } => "shape",
+            Error::Wrt { .. } => "wrt",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Limit { .. } => "limit",
+            Error::Time { .. } => "time",
+            Error::Option { .. } => "option",
+            Error::Internal { .. } => "internal",
+            Error::Rule { .. } => "rule",
+        }
+    }
+
     /// The error for a caught panic.
     pub fn from_panic(panic: Box<dyn std::any::Any + Send>) -> Error {
         let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -124,7 +185,8 @@ impl Error {
         Error::Internal { message }
     }
 
-    fn span(&self) -> Option<Span> {
+    /// Where in the input the error is, for the errors that have a place there.
+    pub fn span(&self) -> Option<Span> {
         match self {
             Error::Syntax { span, .. }
             | Error::UnknownFunction { span, .. }
@@ -134,12 +196,14 @@ impl Error {
         }
     }
 
-    fn hint(&self) -> Option<&str> {
+    /// What to do about the error, when nabla can say.
+    pub fn hint(&self) -> Option<&str> {
         match self {
             Error::Syntax { hint, .. }
             | Error::UnknownFunction { hint, .. }
             | Error::Shape { hint, .. }
             | Error::Wrt { hint, .. }
+            | Error::Option { hint, .. }
             | Error::Unsupported { hint, .. }
             | Error::Limit { hint, .. } => Some(hint).filter(|h| !h.is_empty()).map(|h| h.as_str()),
             Error::Time { .. } => Some(
@@ -166,15 +230,8 @@ impl Error {
                 .unwrap_or_default();
             return format!("{title}: {self}{help}");
         };
-        let boundary = |mut i: usize| {
-            i = i.min(source.len());
-            while !source.is_char_boundary(i) {
-                i -= 1;
-            }
-            i
-        };
-        let end = boundary(span.end.max(span.start));
-        let start = boundary(span.start.min(end));
+        let end = floor_boundary(source, span.end.max(span.start));
+        let start = floor_boundary(source, span.start.min(end));
         let range = ("input", start..end.max(start));
         let config = Config::default()
             .with_color(color)

@@ -15,6 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod expand;
 pub mod expr;
+pub mod function;
 pub mod identify;
 pub mod infer;
 pub mod lang;
@@ -45,6 +46,42 @@ pub struct Options {
     /// Differentiate a second time, by this variable: the Hessian when it is the first
     /// variable again, a mixed second derivative otherwise.
     pub second: Option<String>,
+}
+
+impl Options {
+    /// The variable to differentiate by first, and the options, for a problem as the front
+    /// ends state it: `wrt` names a variable (`x`), or two for a mixed second derivative
+    /// (`x,y`); `order` is 1, or 2 for the second derivative (the Hessian by `x` alone).
+    pub fn for_problem(wrt: &str, order: u8, layout: Layout) -> Result<(String, Options)> {
+        let (first, second) = match (wrt.split_once(','), order) {
+            (Some((x, y)), 1 | 2) => (x.trim(), Some(y.trim().to_string())),
+            (None, 1) => (wrt.trim(), None),
+            (None, 2) => (wrt.trim(), Some(wrt.trim().to_string())),
+            _ => {
+                return Err(Error::Option {
+                    message: format!("the order is 1 or 2, not {order}"),
+                    hint: "ask for the derivative (1) or the second derivative (2)".into(),
+                });
+            }
+        };
+        Ok((first.to_string(), Options { layout, second }))
+    }
+}
+
+impl std::str::FromStr for Layout {
+    type Err = Error;
+
+    /// `numerator` or `denominator`.
+    fn from_str(name: &str) -> Result<Layout> {
+        match name {
+            "numerator" => Ok(Layout::Numerator),
+            "denominator" => Ok(Layout::Denominator),
+            _ => Err(Error::Option {
+                message: format!("`{name}` is not a layout"),
+                hint: "the layouts are numerator and denominator".into(),
+            }),
+        }
+    }
 }
 
 /// A derivative and what it was taken of.
@@ -86,6 +123,29 @@ impl Derivative {
             ),
         };
         print::print_shared(&self.shared(), format, &label)
+    }
+
+    /// The derivative as a complete Python function `def name(...)` over the variables, in
+    /// NumPy or PyTorch: see [`function::python_function`].
+    pub fn python_function(&self, name: &str, format: Format) -> Result<String> {
+        deep(|| function::python_function(self, name, format))
+    }
+
+    /// The derivation step by step (`--steps`), for a first derivative; a second derivative
+    /// is [`Error::Option`].
+    pub fn steps(&self) -> Result<steps::Derivation> {
+        if self.second.is_some() {
+            return Err(Error::Option {
+                message: "the steps are written out for first derivatives".into(),
+                hint: "ask for the steps of the derivative of order 1".into(),
+            });
+        }
+        let x = variable(&self.input, self.wrt.as_str())?;
+        with_deep_stack(|| {
+            budget::within(budget::TIME_LIMIT, || {
+                steps::derivation(&self.input, x, self.layout)
+            })
+        })?
     }
 
     /// The derivative in the user's own names (the input's definitions that occur in it,
@@ -404,18 +464,24 @@ impl Problem {
     }
 }
 
+/// The options of one problem of a batch: its own second variable, or the batch's.
+fn batch_options<'p>(problem: &'p Problem, options: &Options) -> (&'p str, Options) {
+    let (wrt, second) = match problem.wrt.split_once(',') {
+        Some((x, y)) => (x, Some(y.to_string())),
+        None => (problem.wrt.as_str(), options.second.clone()),
+    };
+    let options = Options {
+        second,
+        ..options.clone()
+    };
+    (wrt, options)
+}
+
 /// Differentiates many problems on all cores; each result is independent of the others, and
 /// the results come in the problems' order.
 pub fn diff_batch(problems: &[Problem], options: &Options) -> Vec<Result<Derivative>> {
     worker::map(problems, |problem| {
-        let (wrt, second) = match problem.wrt.split_once(',') {
-            Some((x, y)) => (x, Some(y.to_string())),
-            None => (problem.wrt.as_str(), options.second.clone()),
-        };
-        let options = Options {
-            second,
-            ..options.clone()
-        };
+        let (wrt, options) = batch_options(problem, options);
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             diff_on_current_thread(&problem.input, wrt, &options)
         }));

@@ -8,6 +8,11 @@
 //! `(1, 1)` array. Names that are Python keywords (or `np`) take a trailing underscore, as
 //! [`nabla::print::numpy_name`] spells them.
 //!
+//! `--function NAME` is held to finite differences: every table row's printed function is
+//! called with the variables alone (its dimensions come from their shapes) and must agree with
+//! central differences of the input (src/check.rs), or for a second derivative or a structured
+//! variable (whose derivative lives on its space) with nabla's value, which `--check` proves.
+//!
 //! One script holds every case, so Python starts once.
 //!
 //! `--format torch` is held to the same contract with PyTorch tensors. PyTorch is too large to
@@ -59,6 +64,10 @@ struct Case {
     code: String,
     point: Point,
     expected: Value,
+    /// Whether the scope binds the dimension names (a function binds its own).
+    sizes_in_scope: bool,
+    /// Largest accepted difference, relative to 1 + the largest expected entry.
+    tolerance: f64,
 }
 
 /// The case of `row` in `layout` printed in `format`, or why it cannot be built.
@@ -69,12 +78,77 @@ fn case(row: &Row, layout: Layout, seed: u64, format: Format) -> Result<Case, St
         .map_err(|e| format!("{id}: {}", e.render(&row.input)))?;
     let (point, expected) =
         evaluate(&d, seed).ok_or_else(|| format!("{id}: no point in the domain"))?;
+    let code = d.format(format);
+    if d.shared().definitions.is_empty() && code.contains('\n') {
+        return Err(format!("{id}: one expression expected, got lines:\n{code}"));
+    }
     Ok(Case {
         id,
-        code: d.format(format),
+        code,
         point,
         expected,
+        sizes_in_scope: true,
+        tolerance: TOLERANCE,
     })
+}
+
+/// Relative step of the finite differences that a function is compared with.
+const STEP: f64 = 1e-3;
+
+/// Largest accepted difference from Richardson-extrapolated central differences with [`STEP`]
+/// (their truncation error is of order STEP⁴), relative to 1 + the largest entry.
+const DIFFERENCES_TOLERANCE: f64 = 1e-7;
+
+/// The case of `row` in `layout` as a function called with the variables alone, expecting
+/// central differences where they apply.
+fn function_case(row: &Row, layout: Layout, seed: u64, format: Format) -> Result<Case, String> {
+    let id = format!("{} ({layout:?}, function)", row.name);
+    let d = row
+        .diff(layout)
+        .map_err(|e| format!("{id}: {}", e.render(&row.input)))?;
+    let (point, value) =
+        evaluate(&d, seed).ok_or_else(|| format!("{id}: no point in the domain"))?;
+    let structured = (d.input.variable(d.wrt.as_str())).is_some_and(|v| v.props.symmetric());
+    let (expected, tolerance) = if d.second.is_some() || structured {
+        (value, TOLERANCE)
+    } else {
+        let differences = nabla::check::finite_difference(&d.input, d.wrt, layout, &point, STEP)
+            .ok_or_else(|| format!("{id}: no finite differences at the point"))?;
+        (differences, DIFFERENCES_TOLERANCE)
+    };
+    let function = d
+        .python_function("derivative", format)
+        .map_err(|e| format!("{id}: {e}"))?;
+    Ok(Case {
+        id,
+        code: format!("{function}\n{}", call(&function)),
+        point,
+        expected,
+        sizes_in_scope: false,
+        tolerance,
+    })
+}
+
+/// The call of a printed function with the scope's names: positional parameters as they are,
+/// keyword-only ones (after `*`) as `name=name`.
+fn call(function: &str) -> String {
+    let header = function
+        .lines()
+        .find(|l| l.starts_with("def "))
+        .expect("a def line");
+    let (name, parameters) = header["def ".len()..].split_once('(').expect("parameters");
+    let parameters = parameters.trim_end_matches("):");
+    let (positional, keyword) = parameters.split_once(", *, ").unwrap_or((parameters, ""));
+    let arguments: Vec<String> = (positional.split(", "))
+        .map(str::to_string)
+        .chain(
+            keyword
+                .split(", ")
+                .filter(|k| !k.is_empty())
+                .map(|k| format!("{k}={k}")),
+        )
+        .collect();
+    format!("{name}({})", arguments.join(", "))
 }
 
 /// Distinct small sizes for the symbolic dimensions: 2, 3, 4, ... in sorted order, or the
@@ -87,7 +161,7 @@ fn sizes(d: &Derivative, reversed: bool) -> HashMap<egg::Symbol, usize> {
         .collect()
 }
 
-/// A random point and the derivative's value there: signed data first, then positive data
+/// A random point in the function's domain and the derivative's value there: signed data first, then positive data
 /// when the signed point leaves a function's domain (as src/check.rs does), then the same
 /// with the sizes reversed.
 fn evaluate(d: &Derivative, seed: u64) -> Option<(Point, Value)> {
@@ -97,8 +171,11 @@ fn evaluate(d: &Derivative, seed: u64) -> Option<(Point, Value)> {
         .flat_map(|reversed| [Draw::Signed, Draw::Positive].map(|draw| (reversed, draw)));
     for (reversed, draw) in tries {
         let point = eval::random_point(&d.input.variables, &sizes(d, reversed), draw, &mut rng);
-        let value = eval::eval(&d.expr, &point).filter(|v| v.iter().all(|x| x.is_finite()));
-        if let Some(value) = value {
+        let finite = |v: &Value| v.iter().all(|x| x.is_finite());
+        let value = eval::eval(&d.expr, &point).filter(finite);
+        // The function too: a derivative such as 1./x is finite where log(x) is not.
+        let inside = eval::eval(&d.input.expr, &point).is_some_and(|f| finite(&f));
+        if let Some(value) = value.filter(|_| inside) {
             return Some((point, value));
         }
     }
@@ -131,8 +208,8 @@ fn py_array(v: &Value, format: Format) -> String {
 }
 
 /// The scope of a case: its dimensions as ints and its variables as arrays, by Python name.
-fn py_scope(point: &Point, format: Format) -> String {
-    let mut bindings: Vec<String> = (point.sizes.iter())
+fn py_scope(point: &Point, format: Format, sizes: bool) -> String {
+    let mut bindings: Vec<String> = (point.sizes.iter().filter(|_| sizes))
         .map(|(d, n)| format!("{}: {n}", py_string(&numpy_name(d.as_str()))))
         .chain(point.values.iter().map(|(v, value)| {
             format!(
@@ -151,7 +228,10 @@ fn script(cases: &[Case], format: Format) -> String {
     let mut out = PRELUDE.to_string();
     for (i, c) in cases.iter().enumerate() {
         writeln!(out, "# {}", c.id).unwrap();
-        let (scope, text) = (py_scope(&c.point, format), py_string(&c.code));
+        let (scope, text) = (
+            py_scope(&c.point, format, c.sizes_in_scope),
+            py_string(&c.code),
+        );
         writeln!(out, "run({i}, {scope}, {text})").unwrap();
     }
     out
@@ -178,7 +258,10 @@ fn require(module: &str) {
 
 /// Runs the script with python3 and returns its standard output.
 fn run_python(script: &str) -> String {
-    let path = std::env::temp_dir().join(format!("nabla-numpy-{}.py", std::process::id()));
+    // The tests of this file run at once: each script has its own file.
+    static SCRIPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SCRIPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("nabla-numpy-{}-{n}.py", std::process::id()));
     std::fs::write(&path, script).expect("the script is written");
     let output = Command::new("python3").arg(&path).output();
     let _ = std::fs::remove_file(&path);
@@ -221,8 +304,8 @@ fn disagreement(c: &Case, outcome: Option<&Outcome>) -> Option<String> {
         Some(Outcome::Value(v)) => v,
     };
     let scale = 1.0 + c.expected.amax();
-    let close =
-        actual.shape() == c.expected.shape() && (actual - &c.expected).amax() <= TOLERANCE * scale;
+    let close = actual.shape() == c.expected.shape()
+        && (actual - &c.expected).amax() <= c.tolerance * scale;
     (!close).then(|| format!("python gives {}", show(actual)))
 }
 
@@ -244,8 +327,29 @@ fn torch_output_evaluates_to_the_derivative() {
     every_row_runs(Format::Torch);
 }
 
+#[test]
+fn numpy_functions_match_finite_differences() {
+    require("numpy");
+    every_row_runs_with(Format::Numpy, function_case);
+}
+
+#[test]
+#[ignore = "needs PyTorch, too large to install for CI: pip install torch, then --ignored"]
+fn torch_functions_match_finite_differences() {
+    require("torch");
+    every_row_runs_with(Format::Torch, function_case);
+}
+
 /// Every table row in both layouts, printed in `format`, run by Python and compared.
 fn every_row_runs(format: Format) {
+    every_row_runs_with(format, case)
+}
+
+/// Every table row in both layouts, made a case by `case`, run by Python and compared.
+fn every_row_runs_with(
+    format: Format,
+    case: fn(&Row, Layout, u64, Format) -> Result<Case, String>,
+) {
     let mut failures = Vec::new();
     let mut cases = Vec::new();
     for (i, row) in rows().iter().enumerate() {

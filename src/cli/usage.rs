@@ -9,6 +9,13 @@ pub(super) fn validate(args: &DiffArgs, hessian: bool) -> Result<(), String> {
     source(args)?;
     variables(args, hessian)?;
     steps(args, hessian)?;
+    if args.function.is_some() && (args.batch.is_some() || args.steps) {
+        return Err(
+            "--function prints one derivative as a Python function: it cannot go with --batch \
+             or --steps"
+                .into(),
+        );
+    }
     if !args.check && (args.seed.is_some() || args.draws.is_some()) {
         return Err(
             "--seed and --draws choose the random points of --check: add --check, or drop them"
