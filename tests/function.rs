@@ -21,7 +21,7 @@ fn nabla(args: &[&str]) -> (i32, String, String) {
 fn function_takes_its_dimensions_from_its_arguments() {
     let (code, out, err) = nabla(&[
         "diff",
-        "X: R^(m x n); sum(X) + norm2(X*w - y)^2",
+        "X: R^(m x n); sum(X*v) + norm2(X*w - y)^2",
         "--wrt",
         "X",
         "--format",
@@ -32,7 +32,7 @@ fn function_takes_its_dimensions_from_its_arguments() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
         out,
-        "import numpy as np\n\n\ndef gradient(X, w, y):\n    m = X.shape[0]\n    n = X.shape[1]\n    return 2 * w @ (X @ w - y).T + np.ones((n, m))\n"
+        "import numpy as np\n\n\ndef gradient(X, v, w, y):\n    m = X.shape[0]\n    return 2 * w @ (X @ w - y).T + v @ np.ones((1, m))\n"
     );
 }
 

@@ -7,11 +7,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Shell lines of the README that the test does not run, and why.
-const NOT_RUN: [(&str, &str); 2] = [
+const NOT_RUN: [(&str, &str); 5] = [
     ("cargo test", "it is the command that runs this test"),
     (
         "cargo install --path .",
         "it installs into ~/.cargo/bin, changing the machine; the test runs the binary it builds",
+    ),
+    (
+        "pip install ./python",
+        "it installs into the current Python; .ci/run installs it in a venv of its own and runs its tests",
+    ),
+    (
+        "web/build.sh                              # build the page into web/site/",
+        "it needs the WebAssembly tools; .ci/run builds the page and tests it in Chromium",
+    ),
+    (
+        "python3 -m http.server -d web/site 8000   # serve it: open http://localhost:8000",
+        "a server never ends; .ci/run serves the page for its end-to-end test",
     ),
 ];
 
