@@ -56,6 +56,22 @@ pub enum Error {
         /// What to do.
         hint: String,
     },
+    /// An undeclared name used in two ways that no one shape fits.
+    #[error("conflicting uses: {message}")]
+    Conflict {
+        /// The name and both readings.
+        message: String,
+        /// The use that gives one reading.
+        first: Span,
+        /// What the first use reads the name as.
+        first_label: String,
+        /// The use that gives the other.
+        span: Span,
+        /// What the second use reads the name as.
+        label: String,
+        /// What to do: the declaration that settles it.
+        hint: String,
+    },
     /// A problem with the variable named by `--wrt`.
     #[error("{message}")]
     Wrt {
@@ -129,6 +145,7 @@ impl Error {
             Error::Syntax { span, .. }
             | Error::UnknownFunction { span, .. }
             | Error::Shape { span, .. }
+            | Error::Conflict { span, .. }
             | Error::Limit { span, .. } => Some(*span),
             _ => None,
         }
@@ -139,6 +156,7 @@ impl Error {
             Error::Syntax { hint, .. }
             | Error::UnknownFunction { hint, .. }
             | Error::Shape { hint, .. }
+            | Error::Conflict { hint, .. }
             | Error::Wrt { hint, .. }
             | Error::Unsupported { hint, .. }
             | Error::Limit { hint, .. } => Some(hint).filter(|h| !h.is_empty()).map(|h| h.as_str()),
@@ -176,6 +194,10 @@ impl Error {
         let end = boundary(span.end.max(span.start));
         let start = boundary(span.start.min(end));
         let range = ("input", start..end.max(start));
+        let label = match self {
+            Error::Conflict { label, .. } => label.as_str(),
+            _ => self.label(),
+        };
         let config = Config::default()
             .with_color(color)
             .with_char_set(if color {
@@ -190,9 +212,20 @@ impl Error {
             .with_message(self)
             .with_label(
                 Label::new(range)
-                    .with_message(self.label())
+                    .with_message(label)
                     .with_color(Color::Red),
             );
+        if let Error::Conflict {
+            first, first_label, ..
+        } = self
+        {
+            let (a, b) = (boundary(first.start), boundary(first.end));
+            report = report.with_label(
+                Label::new(("input", a..b.max(a)))
+                    .with_message(first_label)
+                    .with_color(Color::Blue),
+            );
+        }
         if let Some(hint) = self.hint() {
             report = report.with_help(hint);
         }

@@ -126,6 +126,8 @@ pub struct Program {
 struct Fail<'a> {
     rest: &'a str,
     expected: String,
+    /// The exact rewrite that works, for a notation nabla refuses (`x**2`, `np.dot(a, b)`).
+    hint: Option<String>,
 }
 
 impl<'a> ParseError<&'a str> for Fail<'a> {
@@ -133,6 +135,7 @@ impl<'a> ParseError<&'a str> for Fail<'a> {
         Fail {
             rest,
             expected: String::new(),
+            hint: None,
         }
     }
     fn append(_: &'a str, _: ErrorKind, other: Self) -> Self {
@@ -187,8 +190,25 @@ fn token(rest: &str) -> &str {
     &rest[..len]
 }
 
+/// Skips spaces, tabs and `#` comments (to the end of the line, which stays: it separates).
 fn skip_ws(i: &str) -> &str {
-    i.trim_start_matches([' ', '\t', '\r'])
+    let mut i = i.trim_start_matches([' ', '\t', '\r']);
+    while let Some(comment) = i.strip_prefix('#') {
+        let end = comment.find('\n').unwrap_or(comment.len());
+        i = comment[end..].trim_start_matches([' ', '\t', '\r']);
+    }
+    i
+}
+
+/// Skips blanks, comments, newlines and `;` between the items of an input.
+fn skip_separators(mut i: &str) -> &str {
+    loop {
+        let next = skip_ws(i).trim_start_matches(['\n', ';']);
+        if next.len() == i.len() {
+            return i;
+        }
+        i = next;
+    }
 }
 
 /// Letters, digits and `_`; `ᵀ` is a letter to Unicode but the transpose here.
@@ -240,12 +260,30 @@ impl<'s> Reader<'s> {
         Err(nom::Err::Failure(Fail {
             rest,
             expected: expected.into(),
+            hint: None,
+        }))
+    }
+
+    /// A refused notation at `rest`: what nabla writes instead, and the rewrite that works.
+    fn refuse<T>(&self, rest: &'s str, message: &str, rewrite: String) -> PResult<'s, T> {
+        Err(nom::Err::Failure(Fail {
+            rest,
+            expected: format!("refused:{message}"),
+            hint: Some(rewrite),
         }))
     }
 
     fn error(&self, e: nom::Err<Fail<'s>>) -> Error {
         match e {
             nom::Err::Error(f) | nom::Err::Failure(f) => {
+                if let (Some(message), Some(hint)) = (f.expected.strip_prefix("refused:"), f.hint) {
+                    let at = self.offset(skip_ws(f.rest));
+                    return Error::Syntax {
+                        message: message.into(),
+                        span: Span::new(at, at + token(skip_ws(f.rest)).len().max(1)),
+                        hint,
+                    };
+                }
                 let expected = if f.expected.is_empty() {
                     "an expression".into()
                 } else {
@@ -297,7 +335,7 @@ impl<'s> Reader<'s> {
         let mut program = Program::default();
         let mut rest = self.src;
         loop {
-            rest = rest.trim_start_matches([' ', '\t', '\r', '\n', ';']);
+            rest = skip_separators(rest);
             if rest.is_empty() {
                 break;
             }
@@ -508,16 +546,21 @@ impl<'s> Reader<'s> {
         ))
     }
 
-    /// `unary (('*' | '/' | '.*' | './' | '⊙') unary)*`
+    /// `unary (('*' | '@' | '/' | '.*' | './' | '⊙') unary)*`; NumPy's `@` is the matrix
+    /// product `*`.
     fn term(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         let (mut rest, mut lhs) = self.unary(i, depth)?;
         let mut depth = depth;
         loop {
             let r = skip_ws(rest);
+            if r.starts_with("**") || r.starts_with('\\') {
+                return self.refused_operator(lhs, r, depth);
+            }
             let Ok((r, sym)) = alt((
                 tag::<&str, &str, Fail>(".*"),
                 tag("./"),
                 tag("*"),
+                tag("@"),
                 tag("/"),
                 tag("⊙"),
             ))
@@ -525,7 +568,7 @@ impl<'s> Reader<'s> {
                 return Ok((rest, lhs));
             };
             let op = match sym {
-                "*" => BinOp::Mul,
+                "*" | "@" => BinOp::Mul,
                 "/" => BinOp::Div,
                 "./" => BinOp::HDiv,
                 _ => BinOp::Had,
@@ -538,6 +581,37 @@ impl<'s> Reader<'s> {
         }
     }
 
+    /// Python's power `a**b` and MATLAB's solve `A\b`, refused with the rewrite that works.
+    fn refused_operator(&self, lhs: Syntax, at: &'s str, depth: usize) -> PResult<'s, Syntax> {
+        let power = at.starts_with("**");
+        let after = if power { &at[2..] } else { &at[1..] };
+        let (_, rhs) = self.required(after, |r| self.unary(r, depth + 1))?;
+        let (a, b) = (self.source(lhs.span), self.source(rhs.span));
+        if power {
+            let elementwise = format!("{}.^{}", grouped(a), grouped(b));
+            self.refuse(
+                at,
+                "`**` is Python's power; nabla writes `^`",
+                format!(
+                    "did you mean `{}^{}`? (`{elementwise}` for entry by entry)",
+                    grouped(a),
+                    grouped(b)
+                ),
+            )
+        } else {
+            self.refuse(
+                at,
+                "`\\` (solve) is not part of the language",
+                format!("did you mean `inv({a})*{}`?", grouped(b)),
+            )
+        }
+    }
+
+    /// The input text of a span.
+    fn source(&self, span: Span) -> &'s str {
+        self.src.get(span.start..span.end).unwrap_or("?")
+    }
+
     /// An operand that must follow an operator: its absence is a hard error here.
     fn required(
         &self,
@@ -548,6 +622,7 @@ impl<'s> Reader<'s> {
             nom::Err::Error(f) if f.expected.is_empty() => nom::Err::Failure(Fail {
                 rest: f.rest,
                 expected: "an operand after the operator".into(),
+                hint: None,
             }),
             nom::Err::Error(f) => nom::Err::Failure(f),
             other => other,
@@ -574,33 +649,49 @@ impl<'s> Reader<'s> {
         Ok((rest, bin(op, base, exponent)))
     }
 
-    /// `atom ("'" | "ᵀ" | "^T")*`
+    /// `atom ("'" | "ᵀ" | "^T" | ".T" | "²")*`
     fn postfix(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         let (mut rest, mut e) = self.atom(i, depth)?;
         let mut depth = depth;
         loop {
             let r = skip_ws(rest);
-            let after = if let Some(a) = r.strip_prefix(['\'', 'ᵀ', '′']) {
-                a
-            } else if let Some(a) = r
+            let (after, squared) = if let Some(a) = transpose_mark(r) {
+                (a, false)
+            } else if let Some(a) = r.strip_prefix('²') {
+                (a, true)
+            } else if let Some(word) = r
                 .strip_prefix("^T")
-                .filter(|a| !a.starts_with(is_ident_char))
+                .filter(|a| a.starts_with(is_ident_char))
             {
-                a
-            } else if let Some(a) = r
-                .strip_prefix("^{T}")
-                .or_else(|| r.strip_prefix("^{\\top}"))
-            {
-                a
+                return self.refuse(
+                    &r[1..],
+                    "a transpose must be followed by an operator",
+                    format!(
+                        "write the product explicitly: did you mean `{}'*{}`?",
+                        self.source(e.span),
+                        spelled_product(token(word))
+                    ),
+                );
             } else {
                 return Ok((rest, e));
             };
             depth += 1;
             self.guard(r, depth)?;
             let span = Span::new(e.span.start, self.offset(after));
-            e = Syntax {
-                kind: SyntaxKind::T(Box::new(e)),
-                span,
+            e = if squared {
+                let two = Syntax {
+                    kind: SyntaxKind::Num(BigRational::from_integer(2.into())),
+                    span: self.span(r, after),
+                };
+                Syntax {
+                    kind: SyntaxKind::Bin(BinOp::Pow, Box::new(e), Box::new(two)),
+                    span,
+                }
+            } else {
+                Syntax {
+                    kind: SyntaxKind::T(Box::new(e)),
+                    span,
+                }
             };
             rest = after;
         }
@@ -638,6 +729,7 @@ impl<'s> Reader<'s> {
                 nom::Err::Failure(Fail {
                     rest: after,
                     expected: "a pattern variable name".into(),
+                    hint: None,
                 })
             })?;
             let span = self.span(i, rest);
@@ -649,9 +741,25 @@ impl<'s> Reader<'s> {
                 },
             ));
         }
+        if let Some((open, close)) = [("||", "||"), ("‖", "‖")]
+            .into_iter()
+            .find(|(open, _)| i.starts_with(open))
+        {
+            return self.norm(i, &i[open.len()..], close, depth);
+        }
+        if i.starts_with('|') {
+            return self.refuse(
+                i,
+                "`|...|` is not part of the language",
+                "write abs(u) for the entries' absolute values, ||u|| for the norm".into(),
+            );
+        }
         let (rest, name) = self.ident(i)?;
         let name_span = self.span(i, rest);
         let r = skip_ws(rest);
+        if MODULES.contains(&name) && r.starts_with('.') {
+            return self.library_call(i, r, depth);
+        }
         if let Some(args) = r.strip_prefix('(') {
             return self.call(i, name, name_span, args, depth);
         }
@@ -662,6 +770,65 @@ impl<'s> Reader<'s> {
                 span: name_span,
             },
         ))
+    }
+
+    /// `||u||` (Euclidean, Frobenius for a matrix), `||u||_2`, `||u||_F`, `||u||_1`.
+    fn norm(&self, start: &'s str, i: &'s str, close: &str, depth: usize) -> PResult<'s, Syntax> {
+        let (r, inner) = self.required(i, |r| self.sum(r, depth + 1))?;
+        let r = skip_ws(r);
+        let Some(after) = r.strip_prefix(close) else {
+            return self.fail(r, &format!("`{close}` closing the norm"));
+        };
+        let (after, function) = match ["_1", "_2", "_F", "_fro", "₁", "₂"]
+            .into_iter()
+            .find(|s| after.starts_with(s) && !after[s.len()..].starts_with(is_ident_char))
+        {
+            Some(s @ ("_1" | "₁")) => (&after[s.len()..], "norm1"),
+            Some(s) => (&after[s.len()..], "norm2"),
+            None => (after, "norm2"),
+        };
+        let span = self.span(start, after);
+        Ok((
+            after,
+            Syntax {
+                kind: SyntaxKind::Call(function.into(), span, vec![inner]),
+                span,
+            },
+        ))
+    }
+
+    /// `np.dot(a, b)`, `torch.exp(x)`, `np.linalg.norm(x)`: refused with nabla's own notation.
+    fn library_call(&self, start: &'s str, mut r: &'s str, depth: usize) -> PResult<'s, Syntax> {
+        let mut path = self.source(self.span(start, r)).to_string();
+        while let Some(dot) = r.strip_prefix('.') {
+            let Ok((after, word)) = self.ident(dot) else {
+                break;
+            };
+            path = format!("{path}.{word}");
+            r = skip_ws(after);
+        }
+        let function = path.rsplit('.').next().unwrap_or_default().to_string();
+        let args = match r.strip_prefix('(') {
+            Some(args) => self.call(start, &function, Span::default(), args, depth)?.1,
+            None => {
+                return self.refuse(
+                    start,
+                    &format!("`{path}` is not part of the language"),
+                    "write nabla's own notation: see `nabla diff --help`".into(),
+                );
+            }
+        };
+        let SyntaxKind::Call(_, _, args) = args.kind else {
+            unreachable!("a call parses to a call")
+        };
+        let texts: Vec<&str> = args.iter().map(|a| self.source(a.span)).collect();
+        let rewrite = rewrite(&function, &texts)
+            .unwrap_or_else(|| format!("{function}({})", texts.join(", ")));
+        self.refuse(
+            start,
+            &format!("`{path}` is a library call; nabla has its own notation"),
+            format!("did you mean `{rewrite}`?"),
+        )
     }
 
     fn call(
@@ -691,6 +858,20 @@ impl<'s> Reader<'s> {
             return self.fail(rest, "`,` or `)` in the argument list");
         };
         let span = self.span(start, after);
+        if let ("transpose", [_]) = (name, args.as_slice()) {
+            let arg = args.remove(0);
+            return Ok((
+                after,
+                Syntax {
+                    kind: SyntaxKind::T(Box::new(arg)),
+                    span,
+                },
+            ));
+        }
+        let name = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, f)| f);
         Ok((
             after,
             Syntax {
@@ -715,12 +896,93 @@ impl<'s> Reader<'s> {
     }
 }
 
+/// The input after a transpose mark at its start: `'`, `ᵀ`, `⊤`, `^T`, `^{T}`, `^\top`,
+/// `^{\top}`, `^⊤` or NumPy's `.T`.
+fn transpose_mark(r: &str) -> Option<&str> {
+    if let Some(a) = r.strip_prefix(['\'', 'ᵀ', '′', '⊤']) {
+        return Some(a);
+    }
+    let word_end = |a: &&str| !a.starts_with(is_ident_char);
+    (r.strip_prefix("^T").filter(word_end))
+        .or_else(|| r.strip_prefix(".T").filter(word_end))
+        .or_else(|| r.strip_prefix("^\\top").filter(word_end))
+        .or_else(|| {
+            ["^{T}", "^{\\top}", "^⊤"]
+                .iter()
+                .find_map(|m| r.strip_prefix(m))
+        })
+}
+
+/// `Ax` read as the product of its letters, `A*x`; other words as they are.
+fn spelled_product(word: &str) -> String {
+    if word.chars().all(char::is_alphabetic) {
+        let letters: Vec<String> = word.chars().map(String::from).collect();
+        letters.join("*")
+    } else {
+        word.to_string()
+    }
+}
+
+/// An operand's text, parenthesized unless it is a name or a number.
+fn grouped(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
+        text.to_string()
+    } else {
+        format!("({text})")
+    }
+}
+
 fn bin(op: BinOp, a: Syntax, b: Syntax) -> Syntax {
     let span = a.span.join(b.span);
     Syntax {
         kind: SyntaxKind::Bin(op, Box::new(a), Box::new(b)),
         span,
     }
+}
+
+/// Names of array libraries whose calls people paste (`np.dot(a, b)`).
+const MODULES: [&str; 6] = ["np", "numpy", "torch", "jnp", "tf", "math"];
+
+/// Function names accepted for nabla's own: `transpose(A)` is `A'` (handled in the parser).
+pub const ALIASES: [(&str, &str); 2] = [("trace", "tr"), ("inverse", "inv")];
+
+/// The nabla spelling of a call nabla does not have under that name (NumPy's, MATLAB's or a
+/// textbook's), with its arguments' text: `dot(a, b)` is `a'*b`.
+pub fn rewrite(function: &str, args: &[&str]) -> Option<String> {
+    let g = |k: usize| grouped(args[k]);
+    Some(match (function, args.len()) {
+        ("dot" | "inner" | "vdot", 2) => format!("{}'*{}", g(0), g(1)),
+        ("matmul" | "mm" | "mv" | "multiply_matrices", 2) => format!("{}*{}", g(0), g(1)),
+        ("outer", 2) => format!("{}*{}'", g(0), g(1)),
+        ("multiply" | "mul", 2) => format!("{}.*{}", g(0), g(1)),
+        ("divide" | "div", 2) => format!("{}./{}", g(0), g(1)),
+        ("power" | "pow", 2) => format!("{}.^{}", g(0), g(1)),
+        ("square", 1) => format!("{}.^2", g(0)),
+        ("maximum", 2) => format!("max({}, {})", args[0], args[1]),
+        ("minimum", 2) => format!("min({}, {})", args[0], args[1]),
+        ("transpose" | "t", 1) => format!("{}'", g(0)),
+        ("norm" | "vector_norm" | "matrix_norm", 1) => format!("norm2({})", args[0]),
+        ("norm", 2) if args[1] == "1" => format!("norm1({})", args[0]),
+        ("norm", 2) if args[1] == "2" => format!("norm2({})", args[0]),
+        ("trace", 1) => format!("tr({})", args[0]),
+        ("inverse" | "pinv", 1) => format!("inv({})", args[0]),
+        ("slogdet", 1) => format!("logdet({})", args[0]),
+        ("diagflat" | "diag_embed" | "diagonal", 1) => format!("diag({})", args[0]),
+        ("ln", 1) => format!("log({})", args[0]),
+        ("log1p", 1) => format!("log(1 + {})", args[0]),
+        ("expm1", 1) => format!("exp({}) - 1", args[0]),
+        ("logistic" | "expit", 1) => format!("sigmoid({})", args[0]),
+        ("heaviside", _) => format!("step({})", args[0]),
+        ("sgn", 1) => format!("sign({})", args[0]),
+        ("identity", 1) => format!("eye({})", args[0]),
+        ("max" | "amax", 1) => format!("logsumexp({})", args[0]),
+        ("min" | "amin", 1) => format!("-logsumexp(-{})", g(0)),
+        ("average", 1) => format!("mean({})", args[0]),
+        _ => return None,
+    })
 }
 
 /// The exact value of a decimal literal such as `2.5e-3`.

@@ -266,7 +266,49 @@ impl Printer {
             Op::Call(f) => self.call(out, *f, e.a()),
             Op::Kron => self.kron(out, e.a(), e.b()),
             Op::Commutation(m, n) => self.commutation(out, *m, *n),
+            Op::Size(d) => self.size(out, *d),
+            Op::Max | Op::Min => self.extremum(out, e),
         }
+    }
+
+    /// A dimension used as a number: `n`, `(m*n)`.
+    fn size(&self, out: &mut impl Write, d: crate::shape::Dim) -> std::fmt::Result {
+        let product = d.is_product();
+        match self.format {
+            Format::Latex => out.write_str(&latex_dim(d)),
+            Format::Numpy | Format::Torch if product => write!(out, "({})", numpy_dim(d)),
+            Format::Numpy | Format::Torch => out.write_str(&numpy_dim(d)),
+            Format::Unicode => write!(out, "{}", d.to_string().replace('*', "·")),
+            Format::Text if product => write!(out, "({d})"),
+            Format::Text => write!(out, "{d}"),
+        }
+    }
+
+    /// `max(u, v)`, `min(u, v)`: entry by entry.
+    fn extremum(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        let name = if e.op == Op::Max { "max" } else { "min" };
+        let torch_number = |x: &Expr| self.format == Format::Torch && x.as_num().is_some();
+        let (before, between, after) = match self.format {
+            Format::Text | Format::Unicode => (format!("{name}("), ", ", ")"),
+            Format::Latex => (format!("\\{name}\\left("), ", ", "\\right)"),
+            Format::Numpy => (format!("np.{name}imum("), ", ", ")"),
+            Format::Torch => (format!("torch.{name}imum("), ", ", ")"),
+        };
+        out.write_str(&before)?;
+        for (i, arg) in [e.a(), e.b()].into_iter().enumerate() {
+            if i == 1 {
+                out.write_str(between)?;
+            }
+            if torch_number(arg) {
+                // torch.maximum takes tensors, not Python numbers.
+                out.write_str("torch.tensor(float(")?;
+                self.expr(out, arg)?;
+                out.write_str("))")?;
+            } else {
+                self.expr(out, arg)?;
+            }
+        }
+        out.write_str(after)
     }
 
     /// A ⊗ B; an identity factor shows its size (I_n ⊗ A), which the product leaves open.
@@ -638,6 +680,17 @@ impl Printer {
                 return out.write_str(".T, (-1, 1))");
             }
             Func::Vec => (format!("{m}.reshape("), ", (-1, 1), order='F')"),
+            Func::Softmax if torch => ("torch.softmax(".into(), ", dim=0)"),
+            Func::Logsumexp if torch => ("torch.logsumexp(".into(), ".reshape(-1), 0)"),
+            // One expression that names its argument once, stable for large entries.
+            Func::Softmax => (
+                "(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum())(".into(),
+                ")",
+            ),
+            Func::Logsumexp => (
+                "(lambda z: z.max() + np.log(np.exp(z - z.max()).sum()))(".into(),
+                ")",
+            ),
             _ => (format!("{m}.{}(", f.name()), ")"),
         };
         if torch && a.as_num().is_some() {
