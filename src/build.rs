@@ -382,7 +382,13 @@ pub fn had(a: Expr, b: Expr) -> Expr {
 /// `max(a, b)` or `min(a, b)` entry by entry (a scalar broadcasts), folded for numbers.
 pub fn extremum(op: Op, a: Expr, b: Expr) -> Expr {
     let larger = op == Op::Max;
-    if let Some(n) = fold(&a, &b, |x, y| Some(if (x > y) == larger { x.clone() } else { y.clone() })) {
+    if let Some(n) = fold(&a, &b, |x, y| {
+        Some(if (x > y) == larger {
+            x.clone()
+        } else {
+            y.clone()
+        })
+    }) {
         return n;
     }
     if a == b {

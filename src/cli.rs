@@ -10,11 +10,19 @@ const LANGUAGE: &str = "\
 The language:
   declarations   A: R^(n x n) sym; x: R^n; c: R      (properties: sym, spd, diag)
   definitions    r = X*w - y
-  default names  a-g scalars, h-z column vectors, A-Z matrices (sizes inferred)
+  default names  a name takes the shape its uses need (x' a vector, t*A a scalar,
+                 tr(x) a matrix); else a-g scalars, h-z column vectors, A-Z matrices,
+                 Greek as in ML notes (lambda, alpha, sigma scalars; theta, mu vectors),
+                 with a note on stderr where another reading fits; --where states it
+  dimensions     a dimension is a number: sum(x)/n, 1/n*x'*x
+  comments       # to the end of the line
   operators      + - * /  ^ (scalar or integer matrix power)  ' or ^T (transpose)
-                 .* ./ .^ (elementwise; also ⊙)
+                 .* ./ .^ (elementwise; also ⊙); NumPy's @ and .T
+  norms          ||x|| ||x||^2 ||x||_1 ||X||_F (norm2, norm1)
   functions      exp log sin cos tan tanh sigmoid relu step abs sign sqrt
-                 sum norm1 norm2 tr det logdet inv diag vec kron(A, B)
+                 sum mean norm1 norm2 tr det logdet inv diag vec kron(A, B)
+                 softmax logsumexp (of vectors), max(u, v) min(u, v) (entry by entry)
+                 transpose(A) trace(A) inverse(A) (aliases of A' tr inv)
                  eye(n) ones(n) zeros(m, n) commutation(m, n)
 
 Examples:
@@ -81,6 +89,10 @@ struct DiffArgs {
     /// --format latex or markdown, plain text otherwise).
     #[arg(long, conflicts_with_all = ["order", "batch"])]
     steps: bool,
+    /// State the reading of every name after the result: `# where x: R^n, b: R` (a comment,
+    /// in text and Python), `where x ∈ ℝⁿ, b ∈ ℝ` (unicode), a `\text{where}` line (LaTeX).
+    #[arg(long = "where")]
+    where_: bool,
     /// Seed of the random points of --check.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -201,6 +213,9 @@ fn diff(args: DiffArgs) -> i32 {
     });
     let run = crate::with_deep_stack(|| match crate::diff(&input, &args.wrt[0], &options) {
         Ok(d) => {
+            for note in d.notes() {
+                eprintln!("note: {note}");
+            }
             if let FormatArg::Json = args.format {
                 let report = check.map(|options| d.check(options));
                 out(&format!("{}\n", d.json(report.as_ref())));
@@ -213,6 +228,9 @@ fn diff(args: DiffArgs) -> i32 {
                 FormatArg::Markdown => out(&d.markdown()),
                 other => {
                     out(&format!("{}\n", d.format(format(other))));
+                    if args.where_ {
+                        out(&format!("{}\n", d.reading(format(other))));
+                    }
                     if let Some(note) = d.vec_form_note(false) {
                         eprintln!("note: {note}");
                     }

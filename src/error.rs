@@ -210,11 +210,7 @@ impl Error {
         let mut report = Report::build(kind, range.clone())
             .with_config(config)
             .with_message(self)
-            .with_label(
-                Label::new(range)
-                    .with_message(label)
-                    .with_color(Color::Red),
-            );
+            .with_label(Label::new(range).with_message(label).with_color(Color::Red));
         if let Error::Conflict {
             first, first_label, ..
         } = self

@@ -94,8 +94,20 @@ impl Evaluator<'_> {
             Op::Kron => args[0].kronecker(&args[1]),
             Op::Commutation(m, n) => commutation(self.point.size(*m), self.point.size(*n)),
             Op::Size(d) => scalar(self.point.size(*d) as f64),
-            Op::Max => elementwise(&args[0], &args[1], |x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) })?,
-            Op::Min => elementwise(&args[0], &args[1], |x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.min(y) })?,
+            Op::Max => elementwise(&args[0], &args[1], |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    f64::NAN
+                } else {
+                    x.max(y)
+                }
+            })?,
+            Op::Min => elementwise(&args[0], &args[1], |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    f64::NAN
+                } else {
+                    x.min(y)
+                }
+            })?,
         })
     }
 }

@@ -5,6 +5,7 @@
 use crate::build;
 use crate::error::{Error, Result, Span};
 use crate::expr::{Expr, Func, Op, Props};
+use crate::names::{self, Kind};
 use crate::parse::{BinOp, DimSyntax, Program, Syntax, SyntaxKind};
 use crate::shape::{Dim, Shape};
 use egg::Symbol;
@@ -48,6 +49,9 @@ pub struct Typed {
     pub variables: Vec<Variable>,
     /// The definitions (names of intermediate quantities, not variables) and their values.
     pub definitions: Vec<(String, Expr)>,
+    /// How undeclared names were read where the expression left a choice: each note names
+    /// the name, the reading and the declaration that gives the other one.
+    pub notes: Vec<String>,
 }
 
 impl Typed {
@@ -93,64 +97,193 @@ const SCALAR: UShape = (UDim::Known(Dim::ONE), UDim::Known(Dim::ONE));
 ///
 /// An undeclared a–g name added to (or subtracted from) an array is taken as a bias of that
 /// array's shape, as in `tanh(W*x + b)`; declare it `b: R` for a broadcast scalar.
+///
+/// An undeclared name takes the shape its uses require: a transposed name or one multiplied
+/// on the right of an array is a vector, a name that scales an array or is raised to a power
+/// is a scalar, the argument of tr, det, logdet or inv a matrix, a divisor among n, m, p, q,
+/// k a dimension. Where nothing decides, the conventions of [`names`] do; a note says so
+/// where the other reading fits as well. Uses that want different shapes are an error.
 pub fn infer(program: &Program, src: &str) -> Result<Typed> {
-    let (typed, biases) = infer_with(program, src, HashSet::new())?;
-    if biases.is_empty() {
-        return Ok(typed);
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let mut biases = HashSet::new();
+    // Each pass reads the names as the evidence so far says; evidence only accumulates, so
+    // the readings settle within a few passes.
+    for _ in 0..4 {
+        let kinds = readings(&evidence)?;
+        let (pass, seen) = infer_with(program, src, biases.clone(), kinds.clone());
+        for fact in seen {
+            if !evidence
+                .iter()
+                .any(|e| e.name == fact.name && e.want == fact.want)
+            {
+                evidence.push(fact);
+            }
+        }
+        let settled = readings(&evidence)? == kinds;
+        match pass {
+            // A pass that fails may fail for a reading its own uses have since corrected.
+            Err(e) if settled => return Err(e),
+            Err(_) => {}
+            Ok((typed, found)) => {
+                let biases_grew = !found.is_subset(&biases);
+                biases.extend(found);
+                if settled && !biases_grew {
+                    return Ok(typed);
+                }
+            }
+        }
     }
-    Ok(infer_with(program, src, biases).map_or(typed, |(t, _)| t))
+    let kinds = readings(&evidence)?;
+    infer_with(program, src, biases, kinds).0.map(|(t, _)| t)
 }
 
-/// One inference pass with the names in `biases` taken as arrays; also returns the default
-/// scalars that met an array in a sum.
+/// What one use of an undeclared name says about its shape.
+#[derive(Clone, Debug, PartialEq)]
+struct Evidence {
+    name: String,
+    want: Want,
+    /// The use, and how it reads the name, for notes and conflicts: `in x'`.
+    span: Span,
+    why: String,
+    /// The note to give when this use moves the name away from its convention.
+    note: Option<String>,
+}
+
+/// The shape a use asks of a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    /// Not a scalar (transposed, multiplied on the right of an array, summed).
+    Array,
+    /// A scalar (scales an array, raised to a power).
+    Scalar,
+    /// A square matrix (tr, det, logdet, inv).
+    Matrix,
+    /// A dimension (a divisor named n, m, p, q or k).
+    Dimension,
+}
+
+/// The kind each name with evidence is read as, or the error for two uses that disagree.
+fn readings(evidence: &[Evidence]) -> Result<HashMap<String, Kind>> {
+    let mut kinds = HashMap::new();
+    for e in evidence {
+        let convention = names::convention(&e.name).kind;
+        let kind = match e.want {
+            Want::Array if convention == Kind::Scalar => Kind::Vector,
+            Want::Array => convention,
+            Want::Scalar => Kind::Scalar,
+            Want::Matrix => Kind::Matrix,
+            Want::Dimension => Kind::Dimension,
+        };
+        let clash = evidence.iter().find(|other| {
+            other.name == e.name && other.span != e.span && !compatible(other.want, e.want)
+        });
+        if let Some(first) = clash {
+            return Err(Error::Conflict {
+                message: format!(
+                    "`{}` is used as {} and as {}",
+                    e.name,
+                    wanted(first.want),
+                    wanted(e.want)
+                ),
+                first: first.span,
+                first_label: format!("{} {}", wanted(first.want), first.why),
+                span: e.span,
+                label: format!("{} {}", wanted(e.want), e.why),
+                hint: format!(
+                    "declare `{}` with the shape you mean, as in `{}` or `{}`, or use another name for one of them",
+                    e.name,
+                    Kind::Scalar.declaration(&e.name),
+                    Kind::Vector.declaration(&e.name)
+                ),
+            });
+        }
+        // A matrix reading wins over an array one (both are arrays).
+        if kinds.get(&e.name) != Some(&Kind::Matrix) {
+            kinds.insert(e.name.clone(), kind);
+        }
+    }
+    Ok(kinds)
+}
+
+fn compatible(a: Want, b: Want) -> bool {
+    a == b
+        || matches!(
+            (a, b),
+            (Want::Array, Want::Matrix) | (Want::Matrix, Want::Array)
+        )
+}
+
+fn wanted(w: Want) -> &'static str {
+    match w {
+        Want::Array => "an array",
+        Want::Scalar => "a scalar",
+        Want::Matrix => "a square matrix",
+        Want::Dimension => "a dimension",
+    }
+}
+
+/// One inference pass with the names in `biases` taken as arrays and the names in `kinds`
+/// read as given; also returns the default scalars that met an array in a sum and the
+/// evidence the uses gave.
 fn infer_with(
     program: &Program,
     src: &str,
     biases: HashSet<String>,
-) -> Result<(Typed, HashSet<String>)> {
+    kinds: HashMap<String, Kind>,
+) -> (Result<(Typed, HashSet<String>)>, Vec<Evidence>) {
     let mut cx = Inference {
         src,
         biases,
+        kinds,
         ..Default::default()
     };
-    for decl in &program.decls {
-        cx.declare(decl)?;
-    }
-    let mut values = Vec::new();
-    for def in &program.defs {
-        let declared = program.decls.iter().any(|d| d.name == def.name);
-        if cx.defs.contains_key(&def.name) || declared {
-            return Err(Error::Syntax {
-                message: format!("`{}` is defined twice", def.name),
-                span: def.span,
-                hint: "give each definition its own name".into(),
-            });
+    let typed = cx.run(program, src);
+    (typed, cx.evidence)
+}
+
+impl Inference<'_> {
+    /// Declarations, definitions, then the body; the typed input and the biases found.
+    fn run(&mut self, program: &Program, src: &str) -> Result<(Typed, HashSet<String>)> {
+        let cx = self;
+        for decl in &program.decls {
+            cx.declare(decl)?;
         }
-        if cx.vars.contains_key(&def.name) {
-            return Err(Error::Syntax {
-                message: format!("`{}` is used before its definition", def.name),
-                span: def.span,
-                hint: "define a name before the lines that use it".into(),
-            });
+        let mut values = Vec::new();
+        for def in &program.defs {
+            let declared = program.decls.iter().any(|d| d.name == def.name);
+            if cx.defs.contains_key(&def.name) || declared {
+                return Err(Error::Syntax {
+                    message: format!("`{}` is defined twice", def.name),
+                    span: def.span,
+                    hint: "give each definition its own name".into(),
+                });
+            }
+            if cx.vars.contains_key(&def.name) {
+                return Err(Error::Syntax {
+                    message: format!("`{}` is used before its definition", def.name),
+                    span: def.span,
+                    hint: "define a name before the lines that use it".into(),
+                });
+            }
+            let shape = cx.shape(&def.value)?;
+            cx.defs.insert(def.name.clone(), shape);
+            values.push(def);
         }
-        let shape = cx.shape(&def.value)?;
-        cx.defs.insert(def.name.clone(), shape);
-        values.push(def);
+        let Some(body) = &program.body else {
+            return Err(Error::Syntax {
+                message: "there is no expression to differentiate".into(),
+                span: Span::new(src.len(), src.len() + 1),
+                hint: "end the input with an expression, as in `x: R^n; x'*x`".into(),
+            });
+        };
+        cx.shape(body)?;
+        // A name is a bias only when every use of it is a term added to an array.
+        let found = (cx.uses.iter())
+            .filter(|(_, (all, added))| all == added)
+            .map(|(n, _)| n.clone())
+            .collect();
+        Ok((cx.finish(values, body)?, found))
     }
-    let Some(body) = &program.body else {
-        return Err(Error::Syntax {
-            message: "there is no expression to differentiate".into(),
-            span: Span::new(src.len(), src.len() + 1),
-            hint: "end the input with an expression, as in `x: R^n; x'*x`".into(),
-        });
-    };
-    cx.shape(body)?;
-    // A name is a bias only when every use of it is a term added to an array.
-    let found = (cx.uses.iter())
-        .filter(|(_, (all, added))| all == added)
-        .map(|(n, _)| n.clone())
-        .collect();
-    Ok((cx.finish(values, body)?, found))
 }
 
 #[derive(Default)]
@@ -172,6 +305,25 @@ struct Inference<'s> {
     default_scalars: HashSet<String>,
     /// How often each undeclared name is used, and how often as a term added to an array.
     uses: HashMap<String, (usize, usize)>,
+    /// The readings evidence gave undeclared names in earlier passes.
+    kinds: HashMap<String, Kind>,
+    /// What the uses in this pass say about undeclared names.
+    evidence: Vec<Evidence>,
+    /// Declared names.
+    declared: HashSet<String>,
+    /// The shape of every node checked, by span.
+    node_shapes: HashMap<(usize, usize), UShape>,
+    /// Dimension names of the declarations.
+    declared_dims: HashSet<String>,
+    /// Names used as dimensions, with their first use.
+    dimensions: HashMap<String, Span>,
+    /// Notes on readings the conventions decided, in order.
+    notes: Vec<String>,
+    /// The node being checked, and where each dimension became 1 (a vector made a scalar).
+    at: Span,
+    one_at: HashMap<usize, Span>,
+    /// Where each undeclared name is first used.
+    first_use: HashMap<String, Span>,
 }
 
 impl Inference<'_> {
@@ -215,6 +367,9 @@ impl Inference<'_> {
             }
             (UDim::Var(x), UDim::Known(d)) | (UDim::Known(d), UDim::Var(x)) => {
                 self.bound[x] = Some(d);
+                if d == Dim::ONE {
+                    self.one_at.insert(x, self.at);
+                }
                 true
             }
             _ => false,
@@ -229,6 +384,18 @@ impl Inference<'_> {
                 DimSyntax::Product(factors) => factors.iter().map(size).fold(Dim::ONE, Dim::times),
             }
         }
+        fn names_of(d: &DimSyntax, out: &mut HashSet<String>) {
+            match d {
+                DimSyntax::Name(n) => {
+                    out.insert(n.clone());
+                }
+                DimSyntax::Lit(_) => {}
+                DimSyntax::Product(factors) => factors.iter().for_each(|f| names_of(f, out)),
+            }
+        }
+        names_of(&decl.dims.0, &mut self.declared_dims);
+        names_of(&decl.dims.1, &mut self.declared_dims);
+        self.declared.insert(decl.name.clone());
         let dim = |d: &DimSyntax| UDim::Known(size(d));
         let shape = (dim(&decl.dims.0), dim(&decl.dims.1));
         let mut props = Props::default();
@@ -261,17 +428,125 @@ impl Inference<'_> {
         Ok(())
     }
 
-    /// The shape of a name used without declaration, by matrixcalculus.org's convention.
+    /// The reading of an undeclared name: what its uses said in earlier passes, else the
+    /// convention of [`names::convention`].
+    fn kind(&self, name: &str) -> Kind {
+        (self.kinds.get(name).copied()).unwrap_or_else(|| names::convention(name).kind)
+    }
+
+    /// The shape of a name used without declaration.
     fn default_shape(&mut self, name: &str) -> UShape {
-        let first = name.chars().next().unwrap_or('a');
-        if first.is_uppercase() || self.biases.contains(name) {
-            (self.fresh(), self.fresh())
-        } else if ('a'..='g').contains(&first) || !first.is_ascii_alphabetic() {
-            self.default_scalars.insert(name.to_string());
-            SCALAR
-        } else {
-            (self.fresh(), UDim::Known(Dim::ONE))
+        if self.biases.contains(name) {
+            return (self.fresh(), self.fresh());
         }
+        match self.kind(name) {
+            Kind::Matrix => (self.fresh(), self.fresh()),
+            Kind::Vector => (self.fresh(), UDim::Known(Dim::ONE)),
+            Kind::Scalar | Kind::Dimension => {
+                self.default_scalars.insert(name.to_string());
+                SCALAR
+            }
+        }
+    }
+
+    /// Whether `e` is an undeclared name (not a definition, not a dimension).
+    fn undeclared<'e>(&self, e: &'e Syntax) -> Option<&'e str> {
+        match &e.kind {
+            SyntaxKind::Name(n)
+                if !self.declared.contains(n)
+                    && !self.defs.contains_key(n)
+                    && !self.dimensions.contains_key(n) =>
+            {
+                Some(n)
+            }
+            _ => None,
+        }
+    }
+
+    /// Records what the use `at` says about the shape of `e`, when `e` is an undeclared name.
+    fn observe(&mut self, e: &Syntax, want: Want, at: &Syntax) {
+        let Some(name) = self.undeclared(e) else {
+            return;
+        };
+        let why = format!("in `{}`", self.text(at.span));
+        self.evidence.push(Evidence {
+            name: name.to_string(),
+            want,
+            span: at.span,
+            why,
+            note: None,
+        });
+    }
+
+    /// [`Self::observe`] with the note to give when the use overrides the name's convention.
+    fn observe_noted(&mut self, e: &Syntax, want: Want, at: &Syntax, note: String) {
+        self.observe(e, want, at);
+        if let Some(last) = self.evidence.last_mut()
+            && last.span == at.span
+        {
+            last.note = Some(note);
+        }
+    }
+
+    /// The undeclared name whose convention makes `e` an array, when it alone does (`l` in
+    /// `l*norm2(w)^2`): the name a broadcast may have read wrongly.
+    fn sole_array_name<'e>(&mut self, e: &'e Syntax) -> Option<&'e str> {
+        let scalar = |cx: &mut Self, x: &Syntax| {
+            let s = cx.node_shapes.get(&(x.span.start, x.span.end)).copied();
+            s.is_some_and(|s| cx.is_scalar(s))
+        };
+        match &e.kind {
+            SyntaxKind::Name(n) => {
+                let by_convention = self.undeclared(e).is_some()
+                    && !self.kinds.contains_key(n)
+                    && !self.biases.contains(n)
+                    && names::convention(n).kind == Kind::Vector;
+                by_convention.then_some(n.as_str())
+            }
+            SyntaxKind::Neg(a) | SyntaxKind::T(a) => self.sole_array_name(a),
+            SyntaxKind::Call(f, _, args) if args.len() == 1 => {
+                let elementwise = Func::from_name(f).is_some_and(Func::is_elementwise);
+                if elementwise {
+                    self.sole_array_name(&args[0])
+                } else {
+                    None
+                }
+            }
+            SyntaxKind::Bin(BinOp::Mul | BinOp::Div | BinOp::Had | BinOp::HDiv, a, b) => {
+                if scalar(self, a) {
+                    self.sole_array_name(b)
+                } else if scalar(self, b) {
+                    self.sole_array_name(a)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A note when a scalar is broadcast over an array that is one only by a name's
+    /// convention: the other reading (the name a scalar) fits as well.
+    fn note_broadcast(&mut self, scalar_side: &Syntax, array_side: &Syntax) {
+        let Some(name) = self.sole_array_name(array_side) else {
+            return;
+        };
+        let note = format!(
+            "`{name}` is read as a vector ({}), so `{}` is added to every entry of `{}`; declare `{}` if it is a scalar",
+            names::convention(name).rule,
+            self.text(scalar_side.span),
+            self.text(array_side.span),
+            Kind::Scalar.declaration(name)
+        );
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// Whether `e` is an undeclared lowercase name (vectors and scalars by convention).
+    fn lowercase_name(&self, e: &Syntax) -> bool {
+        self.undeclared(e)
+            .is_some_and(|n| names::convention(n).kind != Kind::Matrix)
     }
 
     fn show_dim(&mut self, d: UDim) -> String {
@@ -319,17 +594,83 @@ impl Inference<'_> {
     }
 
     fn shape(&mut self, e: &Syntax) -> Result<UShape> {
+        let shape = self.node_shape(e)?;
+        self.node_shapes.insert((e.span.start, e.span.end), shape);
+        Ok(shape)
+    }
+
+    fn node_shape(&mut self, e: &Syntax) -> Result<UShape> {
         match &e.kind {
             SyntaxKind::Num(_) => Ok(SCALAR),
             SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),
             SyntaxKind::Name(name) => Ok(self.name(name, e.span)?),
             SyntaxKind::Neg(a) => self.shape(a),
-            SyntaxKind::T(a) => self.shape(a).map(|(r, c)| (c, r)),
+            SyntaxKind::T(a) => {
+                let (r, c) = self.shape(a)?;
+                if self.lowercase_name(a) {
+                    self.observe(a, Want::Array, e);
+                }
+                Ok((c, r))
+            }
             SyntaxKind::Bin(op, a, b) => {
                 let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+                self.at = e.span;
+                self.observe_binary(e, *op, (a, sa), (b, sb));
                 self.binary(e, *op, (a, sa), (b, sb))
             }
             SyntaxKind::Call(name, name_span, args) => self.call(e, name, *name_span, args),
+        }
+    }
+
+    /// What a binary operation says about undeclared operands: `P*u` with P an array makes u
+    /// a vector, `u*P` a scalar, `u^k` a scalar, `/n` a dimension.
+    fn observe_binary(
+        &mut self,
+        e: &Syntax,
+        op: BinOp,
+        a: (&Syntax, UShape),
+        b: (&Syntax, UShape),
+    ) {
+        let one = UDim::Known(Dim::ONE);
+        let vector_by_convention = |cx: &Self, x: &Syntax| {
+            cx.undeclared(x).is_some_and(|n| {
+                names::convention(n).kind == Kind::Vector && !cx.biases.contains(n)
+            })
+        };
+        match op {
+            BinOp::Mul => {
+                if self.lowercase_name(b.0) && !self.is_scalar(a.1) && self.resolve(a.1.1) != one {
+                    self.observe(b.0, Want::Array, e);
+                }
+                if vector_by_convention(self, a.0)
+                    && !self.is_scalar(b.1)
+                    && self.resolve(b.1.0) != one
+                {
+                    self.observe(a.0, Want::Scalar, e);
+                }
+            }
+            BinOp::Pow if self.lowercase_name(a.0) => {
+                let name = self.text(a.0.span).to_string();
+                let note = format!(
+                    "`{name}` is read as a scalar, as `{}` is a power ({} otherwise); for the entries of a vector, write `{name}.^{}`",
+                    self.text(e.span),
+                    names::convention(&name).rule,
+                    crate::parse::grouped(self.text(b.0.span))
+                );
+                self.observe_noted(a.0, Want::Scalar, e, note);
+            }
+            BinOp::Div => {
+                if let Some(n) = self.undeclared(b.0)
+                    && names::DIMENSIONS.contains(&n)
+                {
+                    let name = n.to_string();
+                    let note = format!(
+                        "`{name}` is read as the dimension {name}, a number; declare `{name}: R` for a scalar variable"
+                    );
+                    self.observe_noted(b.0, Want::Dimension, e, note);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -350,6 +691,11 @@ impl Inference<'_> {
                 hint: format!("call it with an argument: {name}(...)"),
             });
         }
+        if self.declared_dims.contains(name) || self.kinds.get(name) == Some(&Kind::Dimension) {
+            self.dimensions.entry(name.to_string()).or_insert(span);
+            return Ok(SCALAR);
+        }
+        self.first_use.entry(name.to_string()).or_insert(span);
         self.uses.entry(name.to_string()).or_default().0 += 1;
         let shape = self.default_shape(name);
         self.vars
@@ -370,7 +716,8 @@ impl Inference<'_> {
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Had | BinOp::HDiv | BinOp::HPow => {
                 if matches!(op, BinOp::Add | BinOp::Sub) && a_scalar != b_scalar {
-                    let scalar_side = if a_scalar { a.0 } else { b.0 };
+                    let (scalar_side, array_side) = if a_scalar { (a.0, b.0) } else { (b.0, a.0) };
+                    self.note_broadcast(scalar_side, array_side);
                     if let SyntaxKind::Name(n) = &scalar_side.kind
                         && self.default_scalars.contains(n)
                     {
@@ -491,8 +838,11 @@ impl Inference<'_> {
         if name == "kron" {
             return self.kron(e, args);
         }
+        if EXTREMA.contains(&name) && args.len() != 1 {
+            return self.extremum(e, name, args);
+        }
         let Some(f) = Func::from_name(name) else {
-            return Err(unknown_function(name, name_span));
+            return Err(self.unknown_call(e, name, name_span, args));
         };
         if args.len() != 1 {
             return Err(Error::Syntax {
@@ -502,6 +852,23 @@ impl Inference<'_> {
             });
         }
         let s = self.shape(&args[0])?;
+        self.at = e.span;
+        self.observe_call(e, f, &args[0]);
+        if matches!(f, Func::Softmax | Func::Logsumexp)
+            && !self.unify_dim(s.1, UDim::Known(Dim::ONE))
+        {
+            let shown = self.show(s);
+            return Err(Error::Shape {
+                message: format!(
+                    "{name} takes a vector, but `{}` is {shown}",
+                    self.text(args[0].span)
+                ),
+                span: e.span,
+                hint: format!(
+                    "apply {name} to a vector, such as a column of the matrix: {name}(X*u)"
+                ),
+            });
+        }
         let square = matches!(f, Func::Tr | Func::Det | Func::Logdet | Func::Inv)
             || (f == Func::Diag && self.resolve(s.1) != UDim::Known(Dim::ONE));
         if square && !self.unify_dim(s.0, s.1) {
@@ -517,13 +884,95 @@ impl Inference<'_> {
             });
         }
         Ok(match f {
-            Func::Sum | Func::Norm1 | Func::Norm2 | Func::Tr | Func::Det | Func::Logdet => SCALAR,
+            Func::Sum
+            | Func::Norm1
+            | Func::Norm2
+            | Func::Tr
+            | Func::Det
+            | Func::Logdet
+            | Func::Logsumexp
+            | Func::Mean => SCALAR,
             Func::Diag if self.is_scalar(s) => SCALAR,
             Func::Diag if self.resolve(s.1) == UDim::Known(Dim::ONE) => (s.0, s.0),
             Func::Diag => (s.0, UDim::Known(Dim::ONE)),
             Func::Vec => (self.product(s.0, s.1, e.span), UDim::Known(Dim::ONE)),
             _ => s,
         })
+    }
+
+    /// What a function says about an undeclared argument: tr, det, logdet and inv take a
+    /// square matrix, sums, norms, means and softmax an array.
+    fn observe_call(&mut self, e: &Syntax, f: Func, arg: &Syntax) {
+        let Some(name) = self.undeclared(arg).map(str::to_string) else {
+            return;
+        };
+        let convention = names::convention(&name);
+        match f {
+            Func::Tr | Func::Det | Func::Logdet | Func::Inv if convention.kind == Kind::Vector => {
+                let note = format!(
+                    "`{name}` is read as a square matrix, as `{}` needs one ({} otherwise); declare `{}` for a scalar",
+                    self.text(e.span),
+                    convention.rule,
+                    Kind::Scalar.declaration(&name)
+                );
+                self.observe_noted(arg, Want::Matrix, e, note);
+            }
+            Func::Sum
+            | Func::Norm1
+            | Func::Norm2
+            | Func::Mean
+            | Func::Softmax
+            | Func::Logsumexp
+                if convention.kind == Kind::Scalar =>
+            {
+                self.observe(arg, Want::Array, e);
+            }
+            _ => {}
+        }
+    }
+
+    /// `max(u, v)` and `min(u, v)`, entry by entry: shapes as in an elementwise operation.
+    fn extremum(&mut self, e: &Syntax, name: &str, args: &[Syntax]) -> Result<UShape> {
+        let [a, b] = args else {
+            return Err(Error::Syntax {
+                message: format!("`{name}` takes two arguments, not {}", args.len()),
+                span: e.span,
+                hint: format!(
+                    "write {name}(u, v), the larger (smaller) entry of u and v entry by entry"
+                ),
+            });
+        };
+        let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+        self.at = e.span;
+        self.binary(e, BinOp::Had, (a, sa), (b, sb))
+    }
+
+    /// The error for a call the language does not have: the rewrite that works where there
+    /// is one (`dot(a, b)` is `a'*b`, `max(x)` has no derivative everywhere), else the closest
+    /// function's name.
+    fn unknown_call(&self, e: &Syntax, name: &str, name_span: Span, args: &[Syntax]) -> Error {
+        let texts: Vec<&str> = args.iter().map(|a| self.text(a.span)).collect();
+        if EXTREMA.contains(&name) {
+            return Error::Syntax {
+                message: format!(
+                    "`{name}` of one argument (its {} entry) is not part of the language",
+                    if name == "max" { "largest" } else { "smallest" }
+                ),
+                span: e.span,
+                hint: format!(
+                    "{name}(u, v) is entry by entry; for a smooth {name}imum of the entries, did you mean `{}`?",
+                    crate::parse::rewrite(name, &texts).unwrap_or_default()
+                ),
+            };
+        }
+        match crate::parse::rewrite(name, &texts) {
+            Some(rewrite) => Error::UnknownFunction {
+                name: name.into(),
+                span: name_span,
+                hint: format!("did you mean `{rewrite}`?"),
+            },
+            None => unknown_function(name, name_span),
+        }
     }
 
     /// `kron(A, B)`: (rows A · rows B) × (cols A · cols B).
@@ -604,7 +1053,7 @@ impl Inference<'_> {
     }
 
     /// Names the dimensions left unknown and builds the typed expression.
-    fn finish(mut self, defs: Vec<&crate::parse::Def>, body: &Syntax) -> Result<Typed> {
+    fn finish(&mut self, defs: Vec<&crate::parse::Def>, body: &Syntax) -> Result<Typed> {
         let mut used: Vec<String> = Vec::new();
         for (s, _) in self.vars.values() {
             for d in [s.0, s.1] {
@@ -626,9 +1075,9 @@ impl Inference<'_> {
                 .or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
         };
         for (p, a, b, span) in std::mem::take(&mut self.products) {
-            let (a, b) = (fix(&mut self, a), fix(&mut self, b));
+            let (a, b) = (fix(self, a), fix(self, b));
             if !self.unify_dim(p, UDim::Known(a.times(b))) {
-                let other = fix(&mut self, p);
+                let other = fix(self, p);
                 return Err(Error::Shape {
                     message: format!("this has size {} where {other} is needed", a.times(b)),
                     span,
@@ -637,23 +1086,26 @@ impl Inference<'_> {
             }
         }
         let order = self.order.clone();
+        self.check_no_vector_became_scalar(&order)?;
         let mut variables = Vec::new();
         for name in &order {
             let ((r, c), props) = self.vars[name];
-            let shape = Shape::new(fix(&mut self, r), fix(&mut self, c));
+            let shape = Shape::new(fix(self, r), fix(self, c));
             variables.push(Variable {
                 name: Symbol::from(name.as_str()),
                 shape,
                 props,
             });
         }
+        self.check_dimensions(&variables)?;
+        let notes = self.notes_on_readings(&order);
         let mut resolved_constants = HashMap::new();
         for (k, (r, c)) in self.constants.clone() {
             let known = |cx: &mut Self, d: UDim| match cx.resolve(d) {
                 UDim::Known(d) => Some(d),
                 UDim::Var(v) => named.get(&v).copied(),
             };
-            match (known(&mut self, r), known(&mut self, c)) {
+            match (known(self, r), known(self, c)) {
                 (Some(r), Some(c)) => resolved_constants.insert(k, Shape::new(r, c)),
                 _ => {
                     return Err(Error::Shape {
@@ -683,7 +1135,107 @@ impl Inference<'_> {
             expr,
             variables,
             definitions,
+            notes,
         })
+    }
+
+    /// Refuses an undeclared vector that a use made a scalar (`(A*x)*y` with `y` read as a
+    /// vector): the expression asks a different question than its names say.
+    fn check_no_vector_became_scalar(&mut self, order: &[String]) -> Result<()> {
+        for name in order {
+            if self.declared.contains(name) || self.biases.contains(name) {
+                continue;
+            }
+            let ((rows, _), _) = self.vars[name];
+            let UDim::Var(v) = rows else { continue };
+            if self.kind(name) != Kind::Vector || self.resolve(rows) != UDim::Known(Dim::ONE) {
+                continue;
+            }
+            let root = self.root(v);
+            let at = self
+                .one_at
+                .get(&root)
+                .or_else(|| self.one_at.get(&v))
+                .copied();
+            let first = self.first_use.get(name).copied().unwrap_or_default();
+            let why = match self.kinds.get(name) {
+                Some(_) => "as its other uses require".to_string(),
+                None => format!("as {}", names::convention(name).rule),
+            };
+            return Err(Error::Conflict {
+                message: format!(
+                    "`{name}` is read as a vector ({why}), but a use makes it a scalar"
+                ),
+                first,
+                first_label: "read as a vector".into(),
+                span: at.unwrap_or(first),
+                label: "this use needs a scalar".into(),
+                hint: format!(
+                    "declare `{}` for a scalar, or `{}` for a vector and correct the use",
+                    Kind::Scalar.declaration(name),
+                    Kind::Vector.declaration(name)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a name used as a dimension (`sum(x)/n`) that no array has.
+    fn check_dimensions(&self, variables: &[Variable]) -> Result<()> {
+        let sizes: HashSet<String> = (variables.iter())
+            .flat_map(|v| [v.shape.rows, v.shape.cols])
+            .flat_map(Dim::factors)
+            .map(|d| d.to_string())
+            .chain(self.declared_dims.iter().cloned())
+            .collect();
+        let mut used: Vec<(&String, &Span)> = self.dimensions.iter().collect();
+        used.sort_by_key(|(_, span)| span.start);
+        match used.into_iter().find(|(name, _)| !sizes.contains(*name)) {
+            None => Ok(()),
+            Some((name, span)) => Err(Error::Shape {
+                message: format!(
+                    "`{name}` is used as a dimension, but no array has a dimension {name}"
+                ),
+                span: *span,
+                hint: format!(
+                    "declare `{name}: R` for a scalar, or give an array that size, as in `x: R^{name}`"
+                ),
+            }),
+        }
+    }
+
+    /// The notes on this input's readings: uses that moved a name from its convention, and
+    /// names whose convention is ambiguous, in order of first use; then the broadcast notes.
+    fn notes_on_readings(&self, order: &[String]) -> Vec<String> {
+        let mut notes = Vec::new();
+        for name in order.iter().chain(self.dimensions.keys()) {
+            if self.declared.contains(name) {
+                continue;
+            }
+            let convention = names::convention(name);
+            let kind = self.kind(name);
+            let noted = (self.evidence.iter())
+                .filter(|e| &e.name == name)
+                .find_map(|e| e.note.clone().filter(|_| kind != convention.kind));
+            if let Some(note) = noted {
+                notes.push(note);
+            } else if convention.ambiguous && !self.kinds.contains_key(name) {
+                let other = if kind == Kind::Scalar {
+                    Kind::Vector
+                } else {
+                    Kind::Scalar
+                };
+                notes.push(format!(
+                    "`{name}` is read as {} ({}); declare `{}` for {}",
+                    kind.noun(),
+                    convention.rule,
+                    other.declaration(name),
+                    other.noun()
+                ));
+            }
+        }
+        notes.extend(self.notes.iter().cloned());
+        notes
     }
 }
 
@@ -738,6 +1290,9 @@ fn constant(e: &Syntax) -> Option<num_rational::BigRational> {
     }
 }
 
+/// The elementwise maximum and minimum, `max(u, v)` and `min(u, v)`.
+const EXTREMA: [&str; 2] = ["max", "min"];
+
 /// The calls whose arguments are dimensions.
 const CONSTRUCTORS: [&str; 4] = ["eye", "ones", "zeros", "commutation"];
 
@@ -760,6 +1315,7 @@ pub fn unknown_function(name: &str, span: Span) -> Error {
         .map(|f| f.name())
         .chain(CONSTRUCTORS)
         .chain(["kron"])
+        .chain(EXTREMA)
         .collect();
     let closest = known
         .iter()
@@ -806,12 +1362,11 @@ impl Builder<'_> {
         match &e.kind {
             SyntaxKind::Num(n) => Expr::num(n.clone()),
             SyntaxKind::Name(name) => defs.get(name).cloned().unwrap_or_else(|| {
-                let v = self
-                    .variables
-                    .iter()
-                    .find(|v| v.name.as_str() == name)
-                    .expect("inferred variable");
-                Expr::leaf(Op::Var(v.name, v.props), v.shape)
+                match self.variables.iter().find(|v| v.name.as_str() == name) {
+                    Some(v) => Expr::leaf(Op::Var(v.name, v.props), v.shape),
+                    // Neither a definition nor a variable: a dimension used as a number.
+                    None => build::size(Dim::Sym(Symbol::from(name.as_str()))),
+                }
             }),
             SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),
             SyntaxKind::Neg(a) => build::neg(go(a)),
@@ -821,6 +1376,12 @@ impl Builder<'_> {
                 build::apply(op, vec![go(a), go(b)])
             }
             SyntaxKind::Call(name, _, args) => match Func::from_name(name) {
+                _ if args.len() == 2 && name == "max" => {
+                    build::extremum(Op::Max, go(&args[0]), go(&args[1]))
+                }
+                _ if args.len() == 2 && name == "min" => {
+                    build::extremum(Op::Min, go(&args[0]), go(&args[1]))
+                }
                 Some(f) => build::call(f, go(&args[0])),
                 None if name == "kron" => build::kron(go(&args[0]), go(&args[1])),
                 None => {

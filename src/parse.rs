@@ -924,7 +924,7 @@ fn spelled_product(word: &str) -> String {
 }
 
 /// An operand's text, parenthesized unless it is a name or a number.
-fn grouped(text: &str) -> String {
+pub fn grouped(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_alphanumeric() || c == '_' || c == '.')

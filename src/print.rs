@@ -116,6 +116,83 @@ fn numpy_dim(d: crate::shape::Dim) -> String {
         .join("*")
 }
 
+/// The reading of the variables in a format: `# where x: R^n, A: R^(n x n)` (text), `where
+/// x ∈ ℝⁿ, A ∈ ℝⁿˣⁿ` (unicode), `\text{where } x \in \mathbb{R}^{n}, ...` (LaTeX),
+/// `# where x: (n, 1), ...` (Python, the shapes of its arrays).
+pub fn reading(variables: &[crate::infer::Variable], format: Format) -> String {
+    let each: Vec<String> = (variables.iter())
+        .map(|v| {
+            let (rows, cols) = (v.shape.rows, v.shape.cols);
+            match format {
+                Format::Text => v.to_string(),
+                Format::Unicode => format!("{} ∈ {}", v.name, unicode_space(v.shape)),
+                Format::Latex => format!(
+                    "{} \\in {}",
+                    latex_name(v.name.as_str()),
+                    latex_space(v.shape)
+                ),
+                Format::Numpy | Format::Torch if v.shape.is_scalar() => {
+                    format!("{}: scalar", numpy_name(v.name.as_str()))
+                }
+                Format::Numpy | Format::Torch => {
+                    format!(
+                        "{}: ({}, {})",
+                        numpy_name(v.name.as_str()),
+                        numpy_dim(rows),
+                        numpy_dim(cols)
+                    )
+                }
+            }
+        })
+        .collect();
+    match format {
+        Format::Text | Format::Numpy | Format::Torch => format!("# where {}", each.join(", ")),
+        Format::Unicode => format!("where {}", each.join(", ")),
+        Format::Latex => format!("\\text{{where }} {}", each.join(",\\ ")),
+    }
+}
+
+/// ℝ, ℝⁿ, ℝᵐˣⁿ; a size without a superscript form in parentheses, ℝ^(q×n).
+fn unicode_space(s: crate::shape::Shape) -> String {
+    const FROM: &str = "0123456789abcdehijklmnoprstuvwxyz";
+    const TO: &str = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ";
+    let sup = |text: &str| -> Option<String> {
+        text.chars()
+            .map(|c| {
+                FROM.chars()
+                    .position(|f| f == c)
+                    .and_then(|i| TO.chars().nth(i))
+            })
+            .collect()
+    };
+    let text = if s.is_scalar() {
+        return "ℝ".into();
+    } else if s.cols.is_one() {
+        s.rows.to_string()
+    } else {
+        format!("{}x{}", s.rows, s.cols)
+    };
+    match sup(&text) {
+        Some(up) => format!("ℝ{up}"),
+        None => format!("ℝ^({})", text.replace('x', "×")),
+    }
+}
+
+/// \mathbb{R}, \mathbb{R}^{n}, \mathbb{R}^{m \times n}.
+pub fn latex_space(s: crate::shape::Shape) -> String {
+    if s.is_scalar() {
+        "\\mathbb{R}".into()
+    } else if s.cols.is_one() {
+        format!("\\mathbb{{R}}^{{{}}}", latex_dim(s.rows))
+    } else {
+        format!(
+            "\\mathbb{{R}}^{{{} \\times {}}}",
+            latex_dim(s.rows),
+            latex_dim(s.cols)
+        )
+    }
+}
+
 /// A size in LaTeX: a product `m*n` is written `mn`, `n*n` is `n^{2}`.
 pub fn latex_dim(d: crate::shape::Dim) -> String {
     let factors: Vec<String> = d.factors().iter().map(|f| f.to_string()).collect();
