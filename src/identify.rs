@@ -449,8 +449,9 @@ impl Forward {
 /// 1ᵀJ, the Jacobian of a sum of entries; 1ᵀdiag(u)M = uᵀM.
 /// The adjoint of mean(U) for the seed s: s·1/N, N the number of entries of U.
 fn mean_adjoint(s: &Expr, shape: Shape) -> Expr {
+    // (s/N)·1 rather than s·1/N: a scalar times ones folds into an elementwise product.
     let count = build::size(shape.rows.times(shape.cols));
-    build::div(mul(s.clone(), Expr::ones(shape)), count)
+    mul(build::div(s.clone(), count), Expr::ones(shape))
 }
 
 fn sum_rows(j: Expr, shape: Shape) -> Expr {

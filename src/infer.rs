@@ -465,9 +465,13 @@ impl Inference<'_> {
 
     /// Records what the use `at` says about the shape of `e`, when `e` is an undeclared name.
     fn observe(&mut self, e: &Syntax, want: Want, at: &Syntax) {
-        let Some(name) = self.undeclared(e) else {
-            return;
-        };
+        if let Some(name) = self.undeclared(e) {
+            self.observe_name(name, want, at);
+        }
+    }
+
+    /// Records what the use `at` says about the shape of the undeclared name `name`.
+    fn observe_name(&mut self, name: &str, want: Want, at: &Syntax) {
         let why = format!("in `{}`", self.text(at.span));
         self.evidence.push(Evidence {
             name: name.to_string(),
@@ -512,7 +516,11 @@ impl Inference<'_> {
                     None
                 }
             }
-            SyntaxKind::Bin(BinOp::Mul | BinOp::Div | BinOp::Had | BinOp::HDiv, a, b) => {
+            SyntaxKind::Bin(
+                BinOp::Mul | BinOp::Div | BinOp::Had | BinOp::HDiv | BinOp::Add | BinOp::Sub,
+                a,
+                b,
+            ) => {
                 if scalar(self, a) {
                     self.sole_array_name(b)
                 } else if scalar(self, b) {
@@ -904,6 +912,12 @@ impl Inference<'_> {
     /// square matrix, sums, norms, means and softmax an array.
     fn observe_call(&mut self, e: &Syntax, f: Func, arg: &Syntax) {
         let Some(name) = self.undeclared(arg).map(str::to_string) else {
+            // sum(log(1 + exp(v))): the name that alone makes the argument an array is one.
+            if matches!(f, Func::Sum | Func::Norm1 | Func::Norm2 | Func::Mean)
+                && let Some(name) = self.sole_array_name(arg).map(str::to_string)
+            {
+                self.observe_name(&name, Want::Array, e);
+            }
             return;
         };
         let convention = names::convention(&name);
@@ -923,7 +937,7 @@ impl Inference<'_> {
             | Func::Mean
             | Func::Softmax
             | Func::Logsumexp
-                if convention.kind == Kind::Scalar =>
+                if convention.kind != Kind::Matrix =>
             {
                 self.observe(arg, Want::Array, e);
             }
@@ -1208,7 +1222,9 @@ impl Inference<'_> {
     /// names whose convention is ambiguous, in order of first use; then the broadcast notes.
     fn notes_on_readings(&self, order: &[String]) -> Vec<String> {
         let mut notes = Vec::new();
-        for name in order.iter().chain(self.dimensions.keys()) {
+        let mut dimensions: Vec<(&String, &Span)> = self.dimensions.iter().collect();
+        dimensions.sort_by_key(|(_, span)| span.start);
+        for name in order.iter().chain(dimensions.into_iter().map(|(n, _)| n)) {
             if self.declared.contains(name) {
                 continue;
             }
