@@ -952,7 +952,8 @@ impl Inference<'_> {
                 message: format!("`{name}` takes two arguments, not {}", args.len()),
                 span: e.span,
                 hint: format!(
-                    "write {name}(u, v), the larger (smaller) entry of u and v entry by entry"
+                    "write {name}(u, v), the {} of u and v entry by entry",
+                    if name == "max" { "larger" } else { "smaller" }
                 ),
             });
         };

@@ -319,7 +319,15 @@ impl<'s> Reader<'s> {
         let hint = match rest.chars().next() {
             Some('[' | '{') => "group with round parentheses `( )`".into(),
             Some(c) if after_operand && (c.is_alphanumeric() || c == '(') => {
-                "write products explicitly with `*` (2*x, A*x)".into()
+                let before = self.src[..at].trim_end();
+                let operand = &before[before
+                    .trim_end_matches(|c: char| is_ident_char(c) || matches!(c, '\'' | 'ᵀ' | '.'))
+                    .len()..];
+                if operand.is_empty() || token.is_empty() {
+                    "write products explicitly with `*` (2*x, A*x)".into()
+                } else {
+                    format!("write products explicitly with `*`: did you mean `{operand}*{token}`?")
+                }
             }
             _ => "see `nabla diff --help` for the language".into(),
         };
