@@ -455,7 +455,7 @@ impl Inference<'_> {
             SyntaxKind::Name(n)
                 if !self.declared.contains(n)
                     && !self.defs.contains_key(n)
-                    && !self.dimensions.contains_key(n) =>
+                    && !self.declared_dims.contains(n) =>
             {
                 Some(n)
             }

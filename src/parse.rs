@@ -211,9 +211,10 @@ fn skip_separators(mut i: &str) -> &str {
     }
 }
 
-/// Letters, digits and `_`; `ᵀ` is a letter to Unicode but the transpose here.
+/// Letters, digits and `_`; `ᵀ` is a letter to Unicode but the transpose here, `²` a digit
+/// but the square.
 fn is_ident_char(c: char) -> bool {
-    (c.is_alphanumeric() || c == '_') && c != 'ᵀ'
+    (c.is_alphanumeric() || c == '_') && c != 'ᵀ' && c != '²'
 }
 
 struct Reader<'s> {
@@ -936,11 +937,29 @@ pub fn grouped(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        || is_one_group(text)
     {
         text.to_string()
     } else {
         format!("({text})")
     }
+}
+
+/// Whether `text` is one parenthesized group, `(x - y)` (not `(a)*(b)`).
+fn is_one_group(text: &str) -> bool {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if i == 0 => return false,
+            _ => {}
+        }
+        if depth == 0 {
+            return i + c.len_utf8() == text.len();
+        }
+    }
+    false
 }
 
 fn bin(op: BinOp, a: Syntax, b: Syntax) -> Syntax {
