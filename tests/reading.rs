@@ -202,3 +202,13 @@ fn the_library_returns_the_notes() {
     let d = nabla::diff("x'*A*x", "x", &nabla::Options::default()).unwrap();
     assert!(d.notes().is_empty());
 }
+
+#[test]
+fn the_readme_lists_the_greek_conventions() {
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains(&nabla::names::greek_table()),
+        "README's table of Greek names differs from src/names.rs:\n{}",
+        nabla::names::greek_table()
+    );
+}
