@@ -105,12 +105,16 @@ const SCALAR: UShape = (UDim::Known(Dim::ONE), UDim::Known(Dim::ONE));
 /// where the other reading fits as well. Uses that want different shapes are an error.
 pub fn infer(program: &Program, src: &str) -> Result<Typed> {
     let mut evidence: Vec<Evidence> = Vec::new();
-    let mut biases = HashSet::new();
     // Each pass reads the names as the evidence so far says; evidence only accumulates, so
-    // the readings settle within a few passes.
+    // the readings settle within a few passes. A pass that fails may fail for a reading its
+    // own uses have since corrected.
+    let mut kinds = readings(&evidence)?;
+    let mut pass = Err(Error::Internal {
+        message: "no inference pass ran".into(),
+    });
     for _ in 0..4 {
-        let kinds = readings(&evidence)?;
-        let (pass, seen) = infer_with(program, src, biases.clone(), kinds.clone());
+        let seen;
+        (pass, seen) = infer_with(program, src, HashSet::new(), kinds.clone());
         for fact in seen {
             if !evidence
                 .iter()
@@ -119,22 +123,19 @@ pub fn infer(program: &Program, src: &str) -> Result<Typed> {
                 evidence.push(fact);
             }
         }
-        let settled = readings(&evidence)? == kinds;
-        match pass {
-            // A pass that fails may fail for a reading its own uses have since corrected.
-            Err(e) if settled => return Err(e),
-            Err(_) => {}
-            Ok((typed, found)) => {
-                let biases_grew = !found.is_subset(&biases);
-                biases.extend(found);
-                if settled && !biases_grew {
-                    return Ok(typed);
-                }
-            }
+        let settled = readings(&evidence)?;
+        if settled == kinds {
+            break;
         }
+        kinds = settled;
     }
-    let kinds = readings(&evidence)?;
-    infer_with(program, src, biases, kinds).0.map(|(t, _)| t)
+    let (typed, biases) = pass?;
+    if biases.is_empty() {
+        return Ok(typed);
+    }
+    // Scalars that only ever meet arrays in sums are biases of those arrays' shapes.
+    let (with_biases, _) = infer_with(program, src, biases, kinds);
+    Ok(with_biases.map_or(typed, |(t, _)| t))
 }
 
 /// What one use of an undeclared name says about its shape.
@@ -668,14 +669,16 @@ impl Inference<'_> {
                 self.observe_noted(a.0, Want::Scalar, e, note);
             }
             BinOp::Div => {
-                if let Some(n) = self.undeclared(b.0)
-                    && names::DIMENSIONS.contains(&n)
-                {
-                    let name = n.to_string();
-                    let note = format!(
-                        "`{name}` is read as the dimension {name}, a number; declare `{name}: R` for a scalar variable"
-                    );
-                    self.observe_noted(b.0, Want::Dimension, e, note);
+                for factor in factors(b.0) {
+                    if let Some(n) = self.undeclared(factor)
+                        && names::DIMENSIONS.contains(&n)
+                    {
+                        let name = n.to_string();
+                        let note = format!(
+                            "`{name}` is read as the dimension {name}, a number; declare `{name}: R` for a scalar variable"
+                        );
+                        self.observe_noted(factor, Want::Dimension, e, note);
+                    }
                 }
             }
             _ => {}
@@ -1113,7 +1116,7 @@ impl Inference<'_> {
             });
         }
         self.check_dimensions(&variables)?;
-        let notes = self.notes_on_readings(&order);
+        let notes = self.notes_on_readings(&order, &variables);
         let mut resolved_constants = HashMap::new();
         for (k, (r, c)) in self.constants.clone() {
             let known = |cx: &mut Self, d: UDim| match cx.resolve(d) {
@@ -1221,7 +1224,7 @@ impl Inference<'_> {
 
     /// The notes on this input's readings: uses that moved a name from its convention, and
     /// names whose convention is ambiguous, in order of first use; then the broadcast notes.
-    fn notes_on_readings(&self, order: &[String]) -> Vec<String> {
+    fn notes_on_readings(&self, order: &[String], variables: &[Variable]) -> Vec<String> {
         let mut notes = Vec::new();
         let mut dimensions: Vec<(&String, &Span)> = self.dimensions.iter().collect();
         dimensions.sort_by_key(|(_, span)| span.start);
@@ -1234,7 +1237,9 @@ impl Inference<'_> {
             let noted = (self.evidence.iter())
                 .filter(|e| &e.name == name)
                 .find_map(|e| e.note.clone().filter(|_| kind != convention.kind));
-            if let Some(note) = noted {
+            if kind == Kind::Dimension {
+                notes.push(dimension_note(name, variables));
+            } else if let Some(note) = noted {
                 notes.push(note);
             } else if convention.ambiguous && !self.kinds.contains_key(name) {
                 let other = if kind == Kind::Scalar {
@@ -1281,6 +1286,36 @@ fn transposed(text: &str) -> String {
         format!("{text}'")
     } else {
         format!("({text})'")
+    }
+}
+
+/// The note on a name read as a dimension: which arrays have it.
+fn dimension_note(name: &str, variables: &[Variable]) -> String {
+    let dim = Dim::Sym(Symbol::from(name));
+    let arrays: Vec<String> = (variables.iter())
+        .filter(|v| v.shape.rows.factors().contains(&dim) || v.shape.cols.factors().contains(&dim))
+        .map(|v| format!("`{v}`"))
+        .collect();
+    format!(
+        "`{name}` is read as the dimension {name} of {}, a number; declare the shapes to give it another meaning, or `{name}: R` for a scalar variable",
+        arrays.join(", ")
+    )
+}
+
+/// The factors of a product of names and numbers, `2*m` (a divisor that may be a dimension);
+/// nothing for any other expression.
+fn factors(e: &Syntax) -> Vec<&Syntax> {
+    match &e.kind {
+        SyntaxKind::Name(_) => vec![e],
+        SyntaxKind::Bin(BinOp::Mul, a, b) => {
+            let whole = |x: &Syntax| matches!(x.kind, SyntaxKind::Num(_)) || !factors(x).is_empty();
+            if whole(a) && whole(b) {
+                factors(a).into_iter().chain(factors(b)).collect()
+            } else {
+                vec![]
+            }
+        }
+        _ => vec![],
     }
 }
 
