@@ -61,14 +61,8 @@ pub enum Error {
     Conflict {
         /// The name and both readings.
         message: String,
-        /// The use that gives one reading.
-        first: Span,
-        /// What the first use reads the name as.
-        first_label: String,
-        /// The use that gives the other.
-        span: Span,
-        /// What the second use reads the name as.
-        label: String,
+        /// The two uses, each with what it reads the name as; the second is the error's place.
+        uses: Box<[(Span, String); 2]>,
         /// What to do: the declaration that settles it.
         hint: String,
     },
@@ -145,8 +139,8 @@ impl Error {
             Error::Syntax { span, .. }
             | Error::UnknownFunction { span, .. }
             | Error::Shape { span, .. }
-            | Error::Conflict { span, .. }
             | Error::Limit { span, .. } => Some(*span),
+            Error::Conflict { uses, .. } => Some(uses[1].0),
             _ => None,
         }
     }
@@ -195,7 +189,7 @@ impl Error {
         let start = boundary(span.start.min(end));
         let range = ("input", start..end.max(start));
         let label = match self {
-            Error::Conflict { label, .. } => label.as_str(),
+            Error::Conflict { uses, .. } => uses[1].1.as_str(),
             _ => self.label(),
         };
         let config = Config::default()
@@ -211,10 +205,8 @@ impl Error {
             .with_config(config)
             .with_message(self)
             .with_label(Label::new(range).with_message(label).with_color(Color::Red));
-        if let Error::Conflict {
-            first, first_label, ..
-        } = self
-        {
+        if let Error::Conflict { uses, .. } = self {
+            let (first, first_label) = &uses[0];
             let (a, b) = (boundary(first.start), boundary(first.end));
             report = report.with_label(
                 Label::new(("input", a..b.max(a)))

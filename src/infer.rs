@@ -186,10 +186,10 @@ fn readings(evidence: &[Evidence]) -> Result<HashMap<String, Kind>> {
                     wanted(first.want),
                     wanted(e.want)
                 ),
-                first: first.span,
-                first_label: format!("{} {}", wanted(first.want), first.why),
-                span: e.span,
-                label: format!("{} {}", wanted(e.want), e.why),
+                uses: Box::new([
+                    (first.span, format!("{} {}", wanted(first.want), first.why)),
+                    (e.span, format!("{} {}", wanted(e.want), e.why)),
+                ]),
                 hint: format!(
                     "declare `{}` with the shape you mean, as in `{}` or `{}`, or use another name for one of them",
                     e.name,
@@ -1184,10 +1184,10 @@ impl Inference<'_> {
                 message: format!(
                     "`{name}` is read as a vector ({why}), but a use makes it a scalar"
                 ),
-                first,
-                first_label: "read as a vector".into(),
-                span: at.unwrap_or(first),
-                label: "this use needs a scalar".into(),
+                uses: Box::new([
+                    (first, "read as a vector".into()),
+                    (at.unwrap_or(first), "this use needs a scalar".into()),
+                ]),
                 hint: format!(
                     "declare `{}` for a scalar, or `{}` for a vector and correct the use",
                     Kind::Scalar.declaration(name),

@@ -741,7 +741,7 @@ impl Stats {
 /// A property's verdict against a case: what is wrong, with the derivative when there is one.
 struct Failure {
     message: String,
-    derivative: Option<Derivative>,
+    derivative: Option<Box<Derivative>>,
 }
 
 impl From<String> for Failure {
@@ -757,7 +757,7 @@ impl From<String> for Failure {
 fn about(d: &Derivative) -> impl Fn(String) -> Failure + '_ {
     |message| Failure {
         message,
-        derivative: Some(d.clone()),
+        derivative: Some(Box::new(d.clone())),
     }
 }
 
@@ -787,7 +787,7 @@ fn known_bug(case: &Case, failure: &Failure) -> Option<&'static str> {
     };
     let found = Found {
         case,
-        derivative: failure.derivative.as_ref().or(printed.as_ref()),
+        derivative: failure.derivative.as_deref().or(printed.as_ref()),
         message: &failure.message,
     };
     let matches = |bug: &&KnownBug| bug.symptom.is_some_and(|symptom| symptom(&found));
