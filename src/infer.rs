@@ -983,13 +983,21 @@ impl Inference<'_> {
                 ),
             };
         }
-        match crate::parse::rewrite(name, &texts) {
+        // np.dot(a, b), torch.exp(x): the function without its library.
+        let function = name.rsplit('.').next().unwrap_or(name);
+        let own = Func::from_name(function).is_some()
+            || CONSTRUCTORS.contains(&function)
+            || EXTREMA.contains(&function)
+            || function == "kron";
+        let rewrite = crate::parse::rewrite(function, &texts)
+            .or_else(|| own.then(|| format!("{function}({})", texts.join(", "))));
+        match rewrite {
             Some(rewrite) => Error::UnknownFunction {
                 name: name.into(),
                 span: name_span,
                 hint: format!("did you mean `{rewrite}`?"),
             },
-            None => unknown_function(name, name_span),
+            None => unknown_function(function, name_span),
         }
     }
 
@@ -1035,6 +1043,12 @@ impl Inference<'_> {
                     ),
                 });
             };
+            // A size named here is a dimension of the input, usable as a number.
+            for factor in d.factors() {
+                if let Dim::Sym(size) = factor {
+                    self.declared_dims.insert(size.to_string());
+                }
+            }
             dims.push(UDim::Known(d));
         }
         if name == "commutation" {

@@ -806,38 +806,25 @@ impl<'s> Reader<'s> {
         ))
     }
 
-    /// `np.dot(a, b)`, `torch.exp(x)`, `np.linalg.norm(x)`: refused with nabla's own notation.
+    /// `np.dot(a, b)`, `torch.exp(x)`, `np.linalg.norm(x)`: read as a call of the dotted name,
+    /// which shape inference refuses with nabla's own notation for it.
     fn library_call(&self, start: &'s str, mut r: &'s str, depth: usize) -> PResult<'s, Syntax> {
-        let mut path = self.source(self.span(start, r)).to_string();
         while let Some(dot) = r.strip_prefix('.') {
-            let Ok((after, word)) = self.ident(dot) else {
+            let Ok((after, _)) = self.ident(dot) else {
                 break;
             };
-            path = format!("{path}.{word}");
             r = skip_ws(after);
         }
-        let function = path.rsplit('.').next().unwrap_or_default().to_string();
-        let args = match r.strip_prefix('(') {
-            Some(args) => self.call(start, &function, Span::default(), args, depth)?.1,
-            None => {
-                return self.refuse(
-                    start,
-                    &format!("`{path}` is not part of the language"),
-                    "write nabla's own notation: see `nabla diff --help`".into(),
-                );
-            }
-        };
-        let SyntaxKind::Call(_, _, args) = args.kind else {
-            unreachable!("a call parses to a call")
-        };
-        let texts: Vec<&str> = args.iter().map(|a| self.source(a.span)).collect();
-        let rewrite = rewrite(&function, &texts)
-            .unwrap_or_else(|| format!("{function}({})", texts.join(", ")));
-        self.refuse(
-            start,
-            &format!("`{path}` is a library call; nabla has its own notation"),
-            format!("did you mean `{rewrite}`?"),
-        )
+        let path = self.source(self.span(start, r)).trim_end();
+        let path_span = Span::new(self.offset(start), self.offset(start) + path.len());
+        match r.strip_prefix('(') {
+            Some(args) => self.call(start, path, path_span, args, depth),
+            None => self.refuse(
+                start,
+                &format!("`{path}` is not part of the language"),
+                "write nabla's own notation: see `nabla diff --help`".into(),
+            ),
+        }
     }
 
     fn call(
@@ -1002,7 +989,7 @@ pub fn rewrite(function: &str, args: &[&str]) -> Option<String> {
         ("log1p", 1) => format!("log(1 + {})", args[0]),
         ("expm1", 1) => format!("exp({}) - 1", args[0]),
         ("logistic" | "expit", 1) => format!("sigmoid({})", args[0]),
-        ("heaviside", _) => format!("step({})", args[0]),
+        ("heaviside", 1 | 2) => format!("step({})", args[0]),
         ("sgn", 1) => format!("sign({})", args[0]),
         ("identity", 1) => format!("eye({})", args[0]),
         ("max" | "amax", 1) => format!("logsumexp({})", args[0]),
