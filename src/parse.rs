@@ -322,7 +322,9 @@ impl<'s> Reader<'s> {
             Some(c) if after_operand && (c.is_alphanumeric() || c == '(') => {
                 let before = self.src[..at].trim_end();
                 let operand = &before[before
-                    .trim_end_matches(|c: char| is_ident_char(c) || matches!(c, '\'' | 'ᵀ' | '.'))
+                    .trim_end_matches(|c: char| {
+                        is_ident_char(c) || matches!(c, '\'' | 'ᵀ' | '.' | '^')
+                    })
                     .len()..];
                 if operand.is_empty() || token.is_empty() {
                     "write products explicitly with `*` (2*x, A*x)".into()
@@ -616,6 +618,42 @@ impl<'s> Reader<'s> {
         }
     }
 
+    /// NumPy's methods, `x.transpose()`, `A.dot(x)`, `x.sum()`: refused with the rewrite.
+    fn refused_method(
+        &self,
+        e: &Syntax,
+        at: &'s str,
+        method: &'s str,
+        depth: usize,
+    ) -> PResult<'s, Syntax> {
+        let (after, name) = self.ident(method)?;
+        let mut args = Vec::new();
+        if let Some(open) = skip_ws(after).strip_prefix('(') {
+            let SyntaxKind::Call(_, _, parsed) =
+                self.call(at, name, Span::default(), open, depth)?.1.kind
+            else {
+                return self.fail(at, "an operator");
+            };
+            args = parsed;
+        }
+        let receiver = self.source(e.span);
+        let mut texts = vec![receiver];
+        texts.extend(args.iter().map(|a| self.source(a.span)));
+        let matrix = receiver.starts_with(char::is_uppercase);
+        let rewrite = match (name, texts.as_slice()) {
+            ("dot" | "matmul", [a, b]) if matrix => format!("{}*{}", grouped(a), grouped(b)),
+            ("T", _) => format!("{}'", grouped(receiver)),
+            ("trace", [a]) => format!("tr({a})"),
+            (_, [a]) => rewrite(name, &texts).unwrap_or_else(|| format!("{name}({a})")),
+            _ => rewrite(name, &texts).unwrap_or_else(|| format!("{name}({})", texts.join(", "))),
+        };
+        self.refuse(
+            at,
+            &format!("`.{name}` is a NumPy method; nabla writes functions and operators"),
+            format!("did you mean `{rewrite}`?"),
+        )
+    }
+
     /// The input text of a span.
     fn source(&self, span: Span) -> &'s str {
         self.src.get(span.start..span.end).unwrap_or("?")
@@ -668,6 +706,11 @@ impl<'s> Reader<'s> {
                 (a, false)
             } else if let Some(a) = r.strip_prefix('²') {
                 (a, true)
+            } else if let Some(method) = r
+                .strip_prefix('.')
+                .filter(|m| m.starts_with(char::is_alphabetic))
+            {
+                return self.refused_method(&e, r, method, depth);
             } else if let Some(word) = r
                 .strip_prefix("^T")
                 .filter(|a| a.starts_with(is_ident_char))
@@ -900,10 +943,13 @@ fn transpose_mark(r: &str) -> Option<&str> {
     }
     let word_end = |a: &&str| !a.starts_with(is_ident_char);
     (r.strip_prefix("^T").filter(word_end))
-        .or_else(|| r.strip_prefix(".T").filter(word_end))
+        .or_else(|| {
+            r.strip_prefix(".T")
+                .filter(|a| word_end(a) && !a.starts_with('('))
+        })
         .or_else(|| r.strip_prefix("^\\top").filter(word_end))
         .or_else(|| {
-            ["^{T}", "^{\\top}", "^⊤"]
+            ["^{T}", "^{\\top}", "^⊤", "^(T)"]
                 .iter()
                 .find_map(|m| r.strip_prefix(m))
         })
@@ -934,6 +980,8 @@ pub fn grouped(text: &str) -> String {
 
 /// Whether `text` is one parenthesized group, `(x - y)` (not `(a)*(b)`).
 fn is_one_group(text: &str) -> bool {
+    // A call, `norm2(x)`, is one group too.
+    let text = text.trim_start_matches(is_ident_char);
     let mut depth = 0;
     for (i, c) in text.char_indices() {
         match c {

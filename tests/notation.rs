@@ -66,6 +66,7 @@ fn transpose_trace_and_inverse_are_aliases() {
     gives("trace(A*X)", "X", "A");
     gives("inverse(X)", "X", "-kron(inv(X'), inv(X))");
     gives("x^\\top*A*x", "x", "x'*(A + A')");
+    gives("x^(T)*A*x", "x", "x'*(A + A')");
     gives("x²", "x", "2*x");
 }
 
@@ -141,6 +142,11 @@ fn refused_notations_come_with_the_rewrite_that_works() {
     refused("x'x", "x", "x'*x");
     refused("2x", "x", "2*x");
     refused("np.maximum(x, 0)", "x", "max(x, 0)");
+    refused("norm2(x)**2", "x", "norm2(x)^2");
+    refused("x.transpose()*A*x", "x", "x'");
+    refused("A.dot(x)", "x", "A*x");
+    refused("x.dot(y)", "x", "x'*y");
+    refused("X.mean()", "X", "mean(X)");
 }
 
 #[test]
