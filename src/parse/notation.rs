@@ -1,5 +1,5 @@
 //! The notations of other languages: norms in bars, NumPy's calls and methods, Python's `**`,
-//! MATLAB's `\\`, read where nabla has the same thing and otherwise refused with the exact
+//! MATLAB's `\`, read where nabla has the same thing and otherwise refused with the exact
 //! rewrite that works.
 
 use super::{PResult, Reader, Syntax, SyntaxKind, is_ident_char, skip_ws};
