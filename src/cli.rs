@@ -24,6 +24,8 @@ The language:
                  softmax logsumexp (of vectors), max(u, v) min(u, v) (entry by entry)
                  transpose(A) trace(A) inverse(A) (aliases of A' tr inv)
                  eye(n) ones(n) zeros(m, n) commutation(m, n)
+  refused        x**2, np.dot(a, b), A.dot(x), norm(x), A\\b: the error gives the
+                 rewrite that works (did you mean `x^2`?)
 
 Examples:
   nabla diff \"x'*A*x\" --wrt x                     x'*(A + A')
