@@ -94,7 +94,11 @@ fn greek_names_follow_statistics_and_ml_notes() {
 #[test]
 fn a_name_that_scales_an_array_is_a_scalar() {
     quiet("t*A", "t", "A");
-    quiet("s*x", "x", "s*eye(n)");
+    quiet("X*w*c", "w", "c*X");
+    // Between two vector names the scalar is the one written first, with a note.
+    noted("s*x", "x", "s*eye(n)", "s", "declare `s: R^n` and `x: R`");
+    // A column times a name: the name scales it.
+    noted("A*x*y", "x", "y*A", "y", "declare `y: R` to say so");
 }
 
 #[test]
@@ -149,10 +153,10 @@ fn two_uses_that_want_different_shapes_are_an_error_naming_both() {
         err.contains("an array in `x'`") && err.contains("a scalar in `x^2`"),
         "{err}"
     );
-    let (_, err, code) = diff("A*x*y", "x", &[]);
+    let (_, err, code) = diff("x + y'", "x", &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("`y` is read as a vector"), "{err}");
-    assert!(err.contains("declare `y: R` for a scalar"), "{err}");
+    assert!(err.contains("`x` is read as a vector"), "{err}");
+    assert!(err.contains("declare `x: R` for a scalar"), "{err}");
     let (_, err, code) = diff("sum(x)/m", "x", &[]);
     assert_eq!(code, 2);
     assert!(err.contains("no array has a dimension m"), "{err}");

@@ -230,7 +230,35 @@ impl Inference<'_> {
                     && !self.is_scalar(b.1)
                     && self.resolve(b.1.0) != one
                 {
-                    self.observe(a.0, Want::Scalar, e);
+                    // `s*x`, `t*A`: a scalar written first. Between two vector names (`x*t`)
+                    // that is a choice, and the note says so.
+                    if vector_by_convention(self, b.0) {
+                        let (name, other) = (self.text(a.0.span), self.text(b.0.span));
+                        let note = format!(
+                            "`{name}` is read as a scalar that scales `{other}` in `{}` ({} otherwise); declare `{name}: R^n` and `{other}: R` for a vector scaled by {other}",
+                            self.text(e.span),
+                            names::convention(name).rule,
+                        );
+                        self.observe_noted(a.0, Want::Scalar, e, note);
+                    } else {
+                        self.observe(a.0, Want::Scalar, e);
+                    }
+                }
+                // `(A*x)*t`: a column times a column conforms only if t is a scalar. (For
+                // `x*t` the rule above reads x as the scalar, written first as usual.)
+                if vector_by_convention(self, b.0)
+                    && self.undeclared(a.0).is_none()
+                    && !self.is_scalar(a.1)
+                    && self.resolve(a.1.1) == one
+                {
+                    let name = self.text(b.0.span).to_string();
+                    let note = format!(
+                        "`{name}` is read as a scalar, as `{}` scales a column by it ({} otherwise); declare `{}` to say so",
+                        self.text(e.span),
+                        names::convention(&name).rule,
+                        Kind::Scalar.declaration(&name)
+                    );
+                    self.observe_noted(b.0, Want::Scalar, e, note);
                 }
             }
             BinOp::Pow if self.lowercase_name(a.0) => {
