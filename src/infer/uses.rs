@@ -174,12 +174,33 @@ impl Inference<'_> {
                     self.sole_array_name(b)
                 } else if scalar(self, b) {
                     self.sole_array_name(a)
+                } else if matches!(e.kind, SyntaxKind::Bin(BinOp::Mul, ..)) {
+                    self.leading_column_name(a, b)
                 } else {
                     None
                 }
             }
             _ => None,
         }
+    }
+
+    /// In `u*r*b` with `r` a row and `b` a column (`y*theta'*x`), the name `u` alone makes
+    /// the product an array: read as a scalar, `u*(r*b)` is a scalar.
+    fn leading_column_name<'e>(&mut self, a: &'e Syntax, b: &'e Syntax) -> Option<&'e str> {
+        let mut dims = |cx: &mut Self, x: &Syntax| {
+            let s = cx.node_shapes.get(&(x.span.start, x.span.end)).copied()?;
+            Some((cx.resolve(s.0), cx.resolve(s.1)))
+        };
+        let one = UDim::Known(Dim::ONE);
+        let SyntaxKind::Bin(BinOp::Mul, u, row) = &a.kind else {
+            return None;
+        };
+        let (row_rows, _) = dims(self, row)?;
+        let (_, b_cols) = dims(self, b)?;
+        if row_rows != one || b_cols != one || !matches!(u.kind, SyntaxKind::Name(_)) {
+            return None;
+        }
+        self.sole_array_name(u)
     }
 
     /// A note when a scalar is broadcast over an array that is one only by a name's
@@ -189,7 +210,7 @@ impl Inference<'_> {
             return;
         };
         let note = format!(
-            "`{name}` is read as a vector ({}), so `{}` is added to every entry of `{}`; declare `{}` if it is a scalar",
+            "`{name}` is read as a vector ({}), so the scalar `{}` is broadcast over every entry of `{}`; declare `{}` if it is a scalar",
             names::convention(name).rule,
             self.text(scalar_side.span),
             self.text(array_side.span),
