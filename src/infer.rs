@@ -813,9 +813,15 @@ impl Inference<'_> {
                 }
             }
         }
-        let mut names = ["n", "m", "p", "q", "k", "r", "s", "l", "j"]
-            .into_iter()
-            .map(String::from)
+        // Sizes used as numbers (`/(2*m)`) name the unknown dimensions first, in order: the
+        // first array's rows are m, as in notes that write X ∈ ℝ^(m×n) and divide by m.
+        let mut as_numbers: Vec<(&String, &Span)> = (self.dimensions.iter())
+            .filter(|(n, _)| !self.declared_dims.contains(*n))
+            .collect();
+        as_numbers.sort_by_key(|(_, span)| span.start);
+        let as_numbers: Vec<String> = as_numbers.into_iter().map(|(n, _)| n.clone()).collect();
+        let mut names = (as_numbers.into_iter())
+            .chain(["n", "m", "p", "q", "k", "r", "s", "l", "j"].map(String::from))
             .chain((1..).map(|i| format!("n{i}")))
             .filter(|n| !used.contains(n));
         let mut named: BTreeMap<usize, Dim> = BTreeMap::new();

@@ -151,6 +151,17 @@ fn a_divisor_named_like_a_dimension_is_that_dimension() {
         "read as the dimension n",
     );
     quiet("x: R^n; sum(x)/n", "x", "ones(n)'/n");
+    // It names the first unknown dimension: the samples of X, as in notes dividing by m.
+    let (out, err, code) = diff("(y - X*theta)'*(y - X*theta)/(2*m)", "theta", &["--where"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "-(y - X*theta)'*X/m\n# where y: R^m, X: R^(m x n), theta: R^n\n"
+    );
+    assert!(
+        err.contains("`m` is read as the dimension m of `y: R^m`, `X: R^(m x n)`"),
+        "{err}"
+    );
     quiet("x: R^k; 1/k*x'*x", "x", "2*x'/k");
 }
 
