@@ -181,7 +181,7 @@ fn two_uses_that_want_different_shapes_are_an_error_naming_both() {
     assert_eq!(code, 2);
     assert!(err.contains("`x` is read as a vector"), "{err}");
     assert!(err.contains("declare `x: R` for a scalar"), "{err}");
-    let (_, err, code) = diff("sum(x)/m", "x", &[]);
+    let (_, err, code) = diff("x: R^n; sum(x)/m", "x", &[]);
     assert_eq!(code, 2);
     assert!(err.contains("no array has a dimension m"), "{err}");
 }
