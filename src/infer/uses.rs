@@ -187,7 +187,7 @@ impl Inference<'_> {
     /// In `u*r*b` with `r` a row and `b` a column (`y*theta'*x`), the name `u` alone makes
     /// the product an array: read as a scalar, `u*(r*b)` is a scalar.
     fn leading_column_name<'e>(&mut self, a: &'e Syntax, b: &'e Syntax) -> Option<&'e str> {
-        let mut dims = |cx: &mut Self, x: &Syntax| {
+        let dims = |cx: &mut Self, x: &Syntax| {
             let s = cx.node_shapes.get(&(x.span.start, x.span.end)).copied()?;
             Some((cx.resolve(s.0), cx.resolve(s.1)))
         };
