@@ -2,7 +2,7 @@
 //! identities (0 + U, 1·U, U'', exact rational arithmetic) so later stages never see them.
 
 use crate::expr::{Expr, Func, Op};
-use crate::shape::Shape;
+use crate::shape::{Dim, Shape};
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
@@ -23,6 +23,7 @@ pub fn apply(op: Op, args: Vec<Expr>) -> Expr {
         Op::HPow => hpow(next(), next()),
         Op::Call(f) => call(f, next()),
         Op::Kron => kron(next(), next()),
+        Op::Max | Op::Min => extremum(op, next(), next()),
         leaf => panic!("apply called on leaf {leaf:?}"),
     }
 }
@@ -409,6 +410,38 @@ pub fn had(a: Expr, b: Expr) -> Expr {
         return mul(a.a().clone(), had(a.b().clone(), b));
     }
     Expr::node(Op::Had, vec![a.clone(), b], a.shape)
+}
+
+/// `max(a, b)` or `min(a, b)` entry by entry (a scalar broadcasts), folded for numbers.
+pub fn extremum(op: Op, a: Expr, b: Expr) -> Expr {
+    let larger = op == Op::Max;
+    if let Some(n) = fold(&a, &b, |x, y| {
+        Some(if (x > y) == larger {
+            x.clone()
+        } else {
+            y.clone()
+        })
+    }) {
+        return n;
+    }
+    if a == b {
+        return a;
+    }
+    let shape = broadcast(a.shape, b.shape);
+    Expr::node(op, vec![a, b], shape)
+}
+
+/// A dimension as a number: a literal folds, a product is the product of its factors'
+/// sizes (so `(m*n)` printed and read back is the same expression).
+pub fn size(d: Dim) -> Expr {
+    d.factors()
+        .into_iter()
+        .map(|f| match f {
+            Dim::Lit(n) => Expr::num(BigRational::from_integer(n.into())),
+            sym => Expr::leaf(Op::Size(sym), Shape::SCALAR),
+        })
+        .reduce(mul)
+        .unwrap_or_else(|| Expr::int(1))
 }
 
 /// `a ./ b`.

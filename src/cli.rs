@@ -17,12 +17,22 @@ const LANGUAGE: &str = "\
 The language:
   declarations   A: R^(n x n) sym; x: R^n; c: R      (properties: sym, spd, diag)
   definitions    r = X*w - y
-  default names  a-g scalars, h-z column vectors, A-Z matrices (sizes inferred)
+  default names  a name takes the shape its uses need (x' a vector, t*A a scalar,
+                 tr(x) a matrix); else a-g scalars, h-z column vectors, A-Z matrices,
+                 Greek as in ML notes (lambda, alpha, sigma scalars; theta, mu vectors),
+                 with a note on stderr where another reading fits; --where states it
+  dimensions     a dimension is a number: sum(x)/n, 1/n*x'*x
+  comments       # to the end of the line
   operators      + - * /  ^ (scalar or integer matrix power)  ' or ^T (transpose)
-                 .* ./ .^ (elementwise; also ⊙)
+                 .* ./ .^ (elementwise; also ⊙); NumPy's @ and .T
+  norms          ||x|| ||x||^2 ||x||_1 ||X||_F (norm2, norm1)
   functions      exp log sin cos tan tanh sigmoid relu step abs sign sqrt
-                 sum norm1 norm2 tr det logdet inv diag vec kron(A, B)
+                 sum mean norm1 norm2 tr det logdet inv diag vec kron(A, B)
+                 softmax logsumexp (of vectors), max(u, v) min(u, v) (entry by entry)
+                 transpose(A) trace(A) inverse(A) (aliases of A' tr inv)
                  eye(n) ones(n) zeros(m, n) commutation(m, n)
+  refused        x**2, np.dot(a, b), A.dot(x), norm(x), A\\b: the error gives the
+                 rewrite that works (did you mean `x^2`?)
 
 Examples:
   nabla diff \"x'*A*x\" --wrt x                     x'*(A + A')
@@ -117,6 +127,10 @@ struct DiffArgs {
     /// dimensions read from its arguments' shapes (with --format numpy or torch).
     #[arg(long, value_name = "NAME")]
     function: Option<String>,
+    /// State the reading of every name after the result: `# where x: R^n, b: R` (a comment,
+    /// in text and Python), `where x ∈ ℝⁿ, b ∈ ℝ` (unicode), a `\text{where}` line (LaTeX).
+    #[arg(long = "where")]
+    where_: bool,
     /// Seed of the random points of --check [default: 1].
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -280,6 +294,8 @@ struct Request {
     also_a_file: Option<String>,
     /// `--function NAME`: the derivative as a Python function of that name.
     function: Option<String>,
+    /// `--where`: the reading of the names after the result.
+    where_: bool,
 }
 
 fn diff(args: DiffArgs, hessian: bool) -> i32 {
@@ -316,6 +332,7 @@ fn diff(args: DiffArgs, hessian: bool) -> i32 {
             .filter(|i| args.file.is_none() && !names_a_file(i) && Path::new(i).is_file())
             .cloned(),
         function: args.function.clone(),
+        where_: args.where_,
     };
     if args.steps {
         steps(&request)
@@ -371,6 +388,9 @@ fn derivative(request: &Request) -> i32 {
     let input = &request.input;
     let run = crate::with_deep_stack(|| match crate::diff(input, &request.wrt, &options) {
         Ok(d) => {
+            for note in d.notes() {
+                eprintln!("note: {note}");
+            }
             let report = request.check.map(|options| d.check(options));
             if let Some(name) = &request.function {
                 match d.python_function(name, python(request.format)) {
@@ -384,6 +404,9 @@ fn derivative(request: &Request) -> i32 {
                 FormatArg::Markdown => out(&d.markdown()),
                 other => {
                     out(&format!("{}\n", d.format(format(other))));
+                    if request.where_ {
+                        out(&format!("{}\n", d.reading(format(other))));
+                    }
                     if let Some(note) = d.vec_form_note(false) {
                         eprintln!("note: {note}");
                     }

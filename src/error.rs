@@ -90,6 +90,16 @@ pub enum Error {
         /// What to do.
         hint: String,
     },
+    /// An undeclared name used in two ways that no one shape fits.
+    #[error("conflicting uses: {message}")]
+    Conflict {
+        /// The name and both readings.
+        message: String,
+        /// The two uses, each with what it reads the name as; the second is the error's place.
+        uses: Box<[(Span, String); 2]>,
+        /// What to do: the declaration that settles it.
+        hint: String,
+    },
     /// A problem with the variable named by `--wrt`.
     #[error("{message}")]
     Wrt {
@@ -160,13 +170,14 @@ impl Error {
     }
 
     /// A short stable name of the kind of error, for programs (the Python exception's `kind`,
-    /// the web page): `syntax`, `unknown-function`, `shape`, `wrt`, `unsupported`, `limit`,
+    /// the web page): `syntax`, `unknown-function`, `shape`, `conflict`, `wrt`, `unsupported`, `limit`,
     /// `time`, `option`, `internal` or `rule`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
             Error::UnknownFunction { .. } => "unknown-function",
             Error::Shape { .. } => "shape",
+            Error::Conflict { .. } => "conflict",
             Error::Wrt { .. } => "wrt",
             Error::Unsupported { .. } => "unsupported",
             Error::Limit { .. } => "limit",
@@ -192,6 +203,7 @@ impl Error {
             | Error::UnknownFunction { span, .. }
             | Error::Shape { span, .. }
             | Error::Limit { span, .. } => Some(*span),
+            Error::Conflict { uses, .. } => Some(uses[1].0),
             _ => None,
         }
     }
@@ -202,6 +214,7 @@ impl Error {
             Error::Syntax { hint, .. }
             | Error::UnknownFunction { hint, .. }
             | Error::Shape { hint, .. }
+            | Error::Conflict { hint, .. }
             | Error::Wrt { hint, .. }
             | Error::Option { hint, .. }
             | Error::Unsupported { hint, .. }
@@ -233,6 +246,10 @@ impl Error {
         let end = floor_boundary(source, span.end.max(span.start));
         let start = floor_boundary(source, span.start.min(end));
         let range = ("input", start..end.max(start));
+        let label = match self {
+            Error::Conflict { uses, .. } => uses[1].1.as_str(),
+            _ => self.label(),
+        };
         let config = Config::default()
             .with_color(color)
             .with_char_set(if color {
@@ -245,11 +262,17 @@ impl Error {
         let mut report = Report::build(kind, range.clone())
             .with_config(config)
             .with_message(self)
-            .with_label(
-                Label::new(range)
-                    .with_message(self.label())
-                    .with_color(Color::Red),
+            .with_label(Label::new(range).with_message(label).with_color(Color::Red));
+        if let Error::Conflict { uses, .. } = self {
+            let (first, first_label) = &uses[0];
+            let boundary = |i: usize| floor_boundary(source, i);
+            let (a, b) = (boundary(first.start), boundary(first.end));
+            report = report.with_label(
+                Label::new(("input", a..b.max(a)))
+                    .with_message(first_label)
+                    .with_color(Color::Blue),
             );
+        }
         if let Some(hint) = self.hint() {
             report = report.with_help(hint);
         }

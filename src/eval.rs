@@ -93,6 +93,21 @@ impl Evaluator<'_> {
             Op::Call(f) => call(*f, &args[0])?,
             Op::Kron => args[0].kronecker(&args[1]),
             Op::Commutation(m, n) => commutation(self.point.size(*m), self.point.size(*n)),
+            Op::Size(d) => scalar(self.point.size(*d) as f64),
+            Op::Max => elementwise(&args[0], &args[1], |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    f64::NAN
+                } else {
+                    x.max(y)
+                }
+            })?,
+            Op::Min => elementwise(&args[0], &args[1], |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    f64::NAN
+                } else {
+                    x.min(y)
+                }
+            })?,
         })
     }
 }
@@ -219,6 +234,16 @@ fn call(f: Func, a: &Value) -> Option<Value> {
             1,
             a.diagonal().as_slice(),
         )),
+        Func::Softmax => {
+            let top = a.max();
+            let e = a.map(|x| (x - top).exp());
+            Some(&e / e.sum())
+        }
+        Func::Logsumexp => {
+            let top = a.max();
+            Some(scalar(top + a.map(|x| (x - top).exp()).sum().ln()))
+        }
+        Func::Mean => Some(scalar(a.mean())),
     }
 }
 

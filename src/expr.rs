@@ -51,11 +51,17 @@ pub enum Func {
     Diag,
     /// The columns of a matrix stacked into one column.
     Vec,
+    /// softmax(u) = exp(u)/sum(exp(u)) of a vector.
+    Softmax,
+    /// log(sum(exp(u))) of a vector: a smooth maximum.
+    Logsumexp,
+    /// The mean of all entries.
+    Mean,
 }
 
 impl Func {
     /// Every function, for lookup by name.
-    pub const ALL: [Func; 21] = [
+    pub const ALL: [Func; 24] = [
         Func::Exp,
         Func::Log,
         Func::Sin,
@@ -77,6 +83,9 @@ impl Func {
         Func::Inv,
         Func::Diag,
         Func::Vec,
+        Func::Softmax,
+        Func::Logsumexp,
+        Func::Mean,
     ];
 
     /// The name used in the input language.
@@ -103,6 +112,9 @@ impl Func {
             Func::Inv => "inv",
             Func::Diag => "diag",
             Func::Vec => "vec",
+            Func::Softmax => "softmax",
+            Func::Logsumexp => "logsumexp",
+            Func::Mean => "mean",
         }
     }
 
@@ -133,9 +145,14 @@ impl Func {
     /// The shape of the result for an argument of the given shape.
     pub fn result_shape(self, arg: Shape) -> Shape {
         match self {
-            Func::Sum | Func::Norm1 | Func::Norm2 | Func::Tr | Func::Det | Func::Logdet => {
-                Shape::SCALAR
-            }
+            Func::Sum
+            | Func::Norm1
+            | Func::Norm2
+            | Func::Tr
+            | Func::Det
+            | Func::Logdet
+            | Func::Logsumexp
+            | Func::Mean => Shape::SCALAR,
             Func::Diag if arg.is_column() => Shape::new(arg.rows, arg.rows),
             Func::Diag if !arg.is_scalar() => Shape::column(arg.rows),
             Func::Vec => Shape::column(arg.rows.times(arg.cols)),
@@ -203,6 +220,12 @@ pub enum Op {
     Kron,
     /// The commutation matrix K(m, n), with K(m, n) vec(A) = vec(Aᵀ) for an m × n matrix A.
     Commutation(Dim, Dim),
+    /// A dimension used as a number (`sum(x)/n`): a scalar.
+    Size(Dim),
+    /// Elementwise maximum (a scalar broadcasts).
+    Max,
+    /// Elementwise minimum (a scalar broadcasts).
+    Min,
 }
 
 impl From<crate::parse::BinOp> for Op {

@@ -214,6 +214,7 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
         }
         Op::HDiv => push(0, build::hdiv(s.clone(), args[1].clone())),
         Op::Call(Func::Sum) => push(0, mul(s.clone(), Expr::ones(args[0].shape))),
+        Op::Call(Func::Mean) => push(0, mean_adjoint(s, args[0].shape)),
         Op::Call(Func::Tr) => push(0, mul(s.clone(), Expr::eye(args[0].shape.rows))),
         Op::Call(Func::Diag) => push(0, call(Func::Diag, s.clone())),
         Op::Call(Func::Vec) => match unvec(s, args[0].shape) {
@@ -391,6 +392,10 @@ impl Forward {
                 }
             }
             Op::Call(Func::Sum) => sum_rows(self.jac(&args[0])?, args[0].shape),
+            Op::Call(Func::Mean) => build::div(
+                sum_rows(self.jac(&args[0])?, args[0].shape),
+                build::size(args[0].shape.rows.times(args[0].shape.cols)),
+            ),
             Op::Call(Func::Tr) => self.jac(&args[0])?,
             Op::Call(Func::Diag) => {
                 let pushed = diag_inward(&args[0]).ok_or_else(|| self.stuck(e))?;
@@ -435,6 +440,13 @@ impl Forward {
 }
 
 /// 1ᵀJ, the Jacobian of a sum of entries; 1ᵀdiag(u)M = uᵀM.
+/// The adjoint of mean(U) for the seed s: s·1/N, N the number of entries of U.
+fn mean_adjoint(s: &Expr, shape: Shape) -> Expr {
+    // (s/N)·1 rather than s·1/N: a scalar times ones folds into an elementwise product.
+    let count = build::size(shape.rows.times(shape.cols));
+    mul(build::div(s.clone(), count), Expr::ones(shape))
+}
+
 fn sum_rows(j: Expr, shape: Shape) -> Expr {
     match &j.op {
         Op::Call(Func::Diag) => t(j.a().clone()),

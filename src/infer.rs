@@ -5,11 +5,15 @@
 use crate::build;
 use crate::error::{Error, Result, Span};
 use crate::expr::{Expr, Func, Op, Props};
+use crate::names::{self, Kind};
 use crate::parse::{BinOp, DimSyntax, Program, Syntax, SyntaxKind};
 use crate::shape::{Dim, Shape};
 use egg::Symbol;
 use num_traits::Signed;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+mod uses;
+use uses::{Evidence, Want, readings};
 
 /// A variable of the input with its shape and properties.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +52,9 @@ pub struct Typed {
     pub variables: Vec<Variable>,
     /// The definitions (names of intermediate quantities, not variables) and their values.
     pub definitions: Vec<(String, Expr)>,
+    /// How undeclared names were read where the expression left a choice: each note names
+    /// the name, the reading and the declaration that gives the other one.
+    pub notes: Vec<String>,
 }
 
 impl Typed {
@@ -93,64 +100,109 @@ const SCALAR: UShape = (UDim::Known(Dim::ONE), UDim::Known(Dim::ONE));
 ///
 /// An undeclared a–g name added to (or subtracted from) an array is taken as a bias of that
 /// array's shape, as in `tanh(W*x + b)`; declare it `b: R` for a broadcast scalar.
+///
+/// An undeclared name takes the shape its uses require: a transposed name or one multiplied
+/// on the right of an array is a vector, a name that scales an array or is raised to a power
+/// is a scalar, the argument of tr, det, logdet or inv a matrix, a divisor among n, m, p, q,
+/// k a dimension. Where nothing decides, the conventions of [`names`] do; a note says so
+/// where the other reading fits as well. Uses that want different shapes are an error.
 pub fn infer(program: &Program, src: &str) -> Result<Typed> {
-    let (typed, biases) = infer_with(program, src, HashSet::new())?;
+    let mut evidence: Vec<Evidence> = Vec::new();
+    // Each pass reads the names as the evidence so far says; evidence only accumulates, so
+    // the readings settle within a few passes. A pass that fails may fail for a reading its
+    // own uses have since corrected.
+    let mut kinds = readings(&evidence)?;
+    let mut pass = Err(Error::Internal {
+        message: "no inference pass ran".into(),
+    });
+    for _ in 0..4 {
+        let seen;
+        (pass, seen) = infer_with(program, src, HashSet::new(), kinds.clone());
+        for fact in seen {
+            if !evidence
+                .iter()
+                .any(|e| e.name == fact.name && e.want == fact.want)
+            {
+                evidence.push(fact);
+            }
+        }
+        let settled = readings(&evidence)?;
+        if settled == kinds {
+            break;
+        }
+        kinds = settled;
+    }
+    let (typed, biases) = pass?;
     if biases.is_empty() {
         return Ok(typed);
     }
-    Ok(infer_with(program, src, biases).map_or(typed, |(t, _)| t))
+    // Scalars that only ever meet arrays in sums are biases of those arrays' shapes.
+    let (with_biases, _) = infer_with(program, src, biases, kinds);
+    Ok(with_biases.map_or(typed, |(t, _)| t))
 }
 
-/// One inference pass with the names in `biases` taken as arrays; also returns the default
-/// scalars that met an array in a sum.
+/// One inference pass with the names in `biases` taken as arrays and the names in `kinds`
+/// read as given; also returns the default scalars that met an array in a sum and the
+/// evidence the uses gave.
 fn infer_with(
     program: &Program,
     src: &str,
     biases: HashSet<String>,
-) -> Result<(Typed, HashSet<String>)> {
+    kinds: HashMap<String, Kind>,
+) -> (Result<(Typed, HashSet<String>)>, Vec<Evidence>) {
     let mut cx = Inference {
         src,
         biases,
+        kinds,
         ..Default::default()
     };
-    for decl in &program.decls {
-        cx.declare(decl)?;
-    }
-    let mut values = Vec::new();
-    for def in &program.defs {
-        let declared = program.decls.iter().any(|d| d.name == def.name);
-        if cx.defs.contains_key(&def.name) || declared {
-            return Err(Error::Syntax {
-                message: format!("`{}` is defined twice", def.name),
-                span: def.span,
-                hint: "give each definition its own name".into(),
-            });
+    let typed = cx.run(program, src);
+    (typed, cx.evidence)
+}
+
+impl Inference<'_> {
+    /// Declarations, definitions, then the body; the typed input and the biases found.
+    fn run(&mut self, program: &Program, src: &str) -> Result<(Typed, HashSet<String>)> {
+        let cx = self;
+        for decl in &program.decls {
+            cx.declare(decl)?;
         }
-        if cx.vars.contains_key(&def.name) {
-            return Err(Error::Syntax {
-                message: format!("`{}` is used before its definition", def.name),
-                span: def.span,
-                hint: "define a name before the lines that use it".into(),
-            });
+        let mut values = Vec::new();
+        for def in &program.defs {
+            let declared = program.decls.iter().any(|d| d.name == def.name);
+            if cx.defs.contains_key(&def.name) || declared {
+                return Err(Error::Syntax {
+                    message: format!("`{}` is defined twice", def.name),
+                    span: def.span,
+                    hint: "give each definition its own name".into(),
+                });
+            }
+            if cx.vars.contains_key(&def.name) {
+                return Err(Error::Syntax {
+                    message: format!("`{}` is used before its definition", def.name),
+                    span: def.span,
+                    hint: "define a name before the lines that use it".into(),
+                });
+            }
+            let shape = cx.shape(&def.value)?;
+            cx.defs.insert(def.name.clone(), shape);
+            values.push(def);
         }
-        let shape = cx.shape(&def.value)?;
-        cx.defs.insert(def.name.clone(), shape);
-        values.push(def);
+        let Some(body) = &program.body else {
+            return Err(Error::Syntax {
+                message: "there is no expression to differentiate".into(),
+                span: Span::new(src.len(), src.len() + 1),
+                hint: "end the input with an expression, as in `x: R^n; x'*x`".into(),
+            });
+        };
+        cx.shape(body)?;
+        // A name is a bias only when every use of it is a term added to an array.
+        let found = (cx.uses.iter())
+            .filter(|(_, (all, added))| all == added)
+            .map(|(n, _)| n.clone())
+            .collect();
+        Ok((cx.finish(values, body)?, found))
     }
-    let Some(body) = &program.body else {
-        return Err(Error::Syntax {
-            message: "there is no expression to differentiate".into(),
-            span: Span::new(src.len(), src.len() + 1),
-            hint: "end the input with an expression, as in `x: R^n; x'*x`".into(),
-        });
-    };
-    cx.shape(body)?;
-    // A name is a bias only when every use of it is a term added to an array.
-    let found = (cx.uses.iter())
-        .filter(|(_, (all, added))| all == added)
-        .map(|(n, _)| n.clone())
-        .collect();
-    Ok((cx.finish(values, body)?, found))
 }
 
 #[derive(Default)]
@@ -172,6 +224,25 @@ struct Inference<'s> {
     default_scalars: HashSet<String>,
     /// How often each undeclared name is used, and how often as a term added to an array.
     uses: HashMap<String, (usize, usize)>,
+    /// The readings evidence gave undeclared names in earlier passes.
+    kinds: HashMap<String, Kind>,
+    /// What the uses in this pass say about undeclared names.
+    evidence: Vec<Evidence>,
+    /// Declared names.
+    declared: HashSet<String>,
+    /// The shape of every node checked, by span.
+    node_shapes: HashMap<(usize, usize), UShape>,
+    /// Dimension names of the declarations.
+    declared_dims: HashSet<String>,
+    /// Names used as dimensions, with their first use.
+    dimensions: HashMap<String, Span>,
+    /// Notes on readings the conventions decided, in order.
+    notes: Vec<String>,
+    /// The node being checked, and where each dimension became 1 (a vector made a scalar).
+    at: Span,
+    one_at: HashMap<usize, Span>,
+    /// Where each undeclared name is first used.
+    first_use: HashMap<String, Span>,
 }
 
 impl Inference<'_> {
@@ -215,6 +286,9 @@ impl Inference<'_> {
             }
             (UDim::Var(x), UDim::Known(d)) | (UDim::Known(d), UDim::Var(x)) => {
                 self.bound[x] = Some(d);
+                if d == Dim::ONE {
+                    self.one_at.insert(x, self.at);
+                }
                 true
             }
             _ => false,
@@ -229,6 +303,18 @@ impl Inference<'_> {
                 DimSyntax::Product(factors) => factors.iter().map(size).fold(Dim::ONE, Dim::times),
             }
         }
+        fn names_of(d: &DimSyntax, out: &mut HashSet<String>) {
+            match d {
+                DimSyntax::Name(n) => {
+                    out.insert(n.clone());
+                }
+                DimSyntax::Lit(_) => {}
+                DimSyntax::Product(factors) => factors.iter().for_each(|f| names_of(f, out)),
+            }
+        }
+        names_of(&decl.dims.0, &mut self.declared_dims);
+        names_of(&decl.dims.1, &mut self.declared_dims);
+        self.declared.insert(decl.name.clone());
         let dim = |d: &DimSyntax| UDim::Known(size(d));
         let shape = (dim(&decl.dims.0), dim(&decl.dims.1));
         let mut props = Props::default();
@@ -261,16 +347,24 @@ impl Inference<'_> {
         Ok(())
     }
 
-    /// The shape of a name used without declaration, by matrixcalculus.org's convention.
+    /// The reading of an undeclared name: what its uses said in earlier passes, else the
+    /// convention of [`names::convention`].
+    fn kind(&self, name: &str) -> Kind {
+        (self.kinds.get(name).copied()).unwrap_or_else(|| names::convention(name).kind)
+    }
+
+    /// The shape of a name used without declaration.
     fn default_shape(&mut self, name: &str) -> UShape {
-        let first = name.chars().next().unwrap_or('a');
-        if first.is_uppercase() || self.biases.contains(name) {
-            (self.fresh(), self.fresh())
-        } else if ('a'..='g').contains(&first) || !first.is_ascii_alphabetic() {
-            self.default_scalars.insert(name.to_string());
-            SCALAR
-        } else {
-            (self.fresh(), UDim::Known(Dim::ONE))
+        if self.biases.contains(name) {
+            return (self.fresh(), self.fresh());
+        }
+        match self.kind(name) {
+            Kind::Matrix => (self.fresh(), self.fresh()),
+            Kind::Vector => (self.fresh(), UDim::Known(Dim::ONE)),
+            Kind::Scalar | Kind::Dimension => {
+                self.default_scalars.insert(name.to_string());
+                SCALAR
+            }
         }
     }
 
@@ -319,14 +413,28 @@ impl Inference<'_> {
     }
 
     fn shape(&mut self, e: &Syntax) -> Result<UShape> {
+        let shape = self.node_shape(e)?;
+        self.node_shapes.insert((e.span.start, e.span.end), shape);
+        Ok(shape)
+    }
+
+    fn node_shape(&mut self, e: &Syntax) -> Result<UShape> {
         match &e.kind {
             SyntaxKind::Num(_) => Ok(SCALAR),
             SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),
             SyntaxKind::Name(name) => Ok(self.name(name, e.span)?),
             SyntaxKind::Neg(a) => self.shape(a),
-            SyntaxKind::T(a) => self.shape(a).map(|(r, c)| (c, r)),
+            SyntaxKind::T(a) => {
+                let (r, c) = self.shape(a)?;
+                if self.lowercase_name(a) {
+                    self.observe(a, Want::Array, e);
+                }
+                Ok((c, r))
+            }
             SyntaxKind::Bin(op, a, b) => {
                 let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+                self.at = e.span;
+                self.observe_binary(e, *op, (a, sa), (b, sb));
                 self.binary(e, *op, (a, sa), (b, sb))
             }
             SyntaxKind::Call(name, name_span, args) => self.call(e, name, *name_span, args),
@@ -350,6 +458,11 @@ impl Inference<'_> {
                 hint: format!("call it with an argument: {name}(...)"),
             });
         }
+        if self.declared_dims.contains(name) || self.kinds.get(name) == Some(&Kind::Dimension) {
+            self.dimensions.entry(name.to_string()).or_insert(span);
+            return Ok(SCALAR);
+        }
+        self.first_use.entry(name.to_string()).or_insert(span);
         self.uses.entry(name.to_string()).or_default().0 += 1;
         let shape = self.default_shape(name);
         self.vars
@@ -370,7 +483,8 @@ impl Inference<'_> {
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Had | BinOp::HDiv | BinOp::HPow => {
                 if matches!(op, BinOp::Add | BinOp::Sub) && a_scalar != b_scalar {
-                    let scalar_side = if a_scalar { a.0 } else { b.0 };
+                    let (scalar_side, array_side) = if a_scalar { (a.0, b.0) } else { (b.0, a.0) };
+                    self.note_broadcast(scalar_side, array_side);
                     if let SyntaxKind::Name(n) = &scalar_side.kind
                         && self.default_scalars.contains(n)
                     {
@@ -491,8 +605,11 @@ impl Inference<'_> {
         if name == "kron" {
             return self.kron(e, args);
         }
+        if EXTREMA.contains(&name) && args.len() != 1 {
+            return self.extremum(e, name, args);
+        }
         let Some(f) = Func::from_name(name) else {
-            return Err(unknown_function(name, name_span));
+            return Err(self.unknown_call(e, name, name_span, args));
         };
         if args.len() != 1 {
             return Err(Error::Syntax {
@@ -502,6 +619,23 @@ impl Inference<'_> {
             });
         }
         let s = self.shape(&args[0])?;
+        self.at = e.span;
+        self.observe_call(e, f, &args[0]);
+        if matches!(f, Func::Softmax | Func::Logsumexp)
+            && !self.unify_dim(s.1, UDim::Known(Dim::ONE))
+        {
+            let shown = self.show(s);
+            return Err(Error::Shape {
+                message: format!(
+                    "{name} takes a vector, but `{}` is {shown}",
+                    self.text(args[0].span)
+                ),
+                span: e.span,
+                hint: format!(
+                    "apply {name} to a vector, such as a column of the matrix: {name}(X*u)"
+                ),
+            });
+        }
         let square = matches!(f, Func::Tr | Func::Det | Func::Logdet | Func::Inv)
             || (f == Func::Diag && self.resolve(s.1) != UDim::Known(Dim::ONE));
         if square && !self.unify_dim(s.0, s.1) {
@@ -517,13 +651,73 @@ impl Inference<'_> {
             });
         }
         Ok(match f {
-            Func::Sum | Func::Norm1 | Func::Norm2 | Func::Tr | Func::Det | Func::Logdet => SCALAR,
+            Func::Sum
+            | Func::Norm1
+            | Func::Norm2
+            | Func::Tr
+            | Func::Det
+            | Func::Logdet
+            | Func::Logsumexp
+            | Func::Mean => SCALAR,
             Func::Diag if self.is_scalar(s) => SCALAR,
             Func::Diag if self.resolve(s.1) == UDim::Known(Dim::ONE) => (s.0, s.0),
             Func::Diag => (s.0, UDim::Known(Dim::ONE)),
             Func::Vec => (self.product(s.0, s.1, e.span), UDim::Known(Dim::ONE)),
             _ => s,
         })
+    }
+
+    /// `max(u, v)` and `min(u, v)`, entry by entry: shapes as in an elementwise operation.
+    fn extremum(&mut self, e: &Syntax, name: &str, args: &[Syntax]) -> Result<UShape> {
+        let [a, b] = args else {
+            return Err(Error::Syntax {
+                message: format!("`{name}` takes two arguments, not {}", args.len()),
+                span: e.span,
+                hint: format!(
+                    "write {name}(u, v), the {} of u and v entry by entry",
+                    if name == "max" { "larger" } else { "smaller" }
+                ),
+            });
+        };
+        let (sa, sb) = (self.shape(a)?, self.shape(b)?);
+        self.at = e.span;
+        self.binary(e, BinOp::Had, (a, sa), (b, sb))
+    }
+
+    /// The error for a call the language does not have: the rewrite that works where there
+    /// is one (`dot(a, b)` is `a'*b`, `max(x)` has no derivative everywhere), else the closest
+    /// function's name.
+    fn unknown_call(&self, e: &Syntax, name: &str, name_span: Span, args: &[Syntax]) -> Error {
+        let texts: Vec<&str> = args.iter().map(|a| self.text(a.span)).collect();
+        if EXTREMA.contains(&name) {
+            return Error::Syntax {
+                message: format!(
+                    "`{name}` of one argument (its {} entry) is not part of the language",
+                    if name == "max" { "largest" } else { "smallest" }
+                ),
+                span: e.span,
+                hint: format!(
+                    "{name}(u, v) is entry by entry; for a smooth {name}imum of the entries, did you mean `{}`?",
+                    crate::parse::rewrite(name, &texts).unwrap_or_default()
+                ),
+            };
+        }
+        // np.dot(a, b), torch.exp(x): the function without its library.
+        let function = name.rsplit('.').next().unwrap_or(name);
+        let own = Func::from_name(function).is_some()
+            || CONSTRUCTORS.contains(&function)
+            || EXTREMA.contains(&function)
+            || function == "kron";
+        let rewrite = crate::parse::rewrite(function, &texts)
+            .or_else(|| own.then(|| format!("{function}({})", texts.join(", "))));
+        match rewrite {
+            Some(rewrite) => Error::UnknownFunction {
+                name: name.into(),
+                span: name_span,
+                hint: format!("did you mean `{rewrite}`?"),
+            },
+            None => unknown_function(function, name_span),
+        }
     }
 
     /// `kron(A, B)`: (rows A · rows B) × (cols A · cols B).
@@ -619,6 +813,12 @@ impl Inference<'_> {
                     ),
                 });
             };
+            // A size named here is a dimension of the input, usable as a number.
+            for factor in d.factors() {
+                if let Dim::Sym(size) = factor {
+                    self.declared_dims.insert(size.to_string());
+                }
+            }
             dims.push(UDim::Known(d));
         }
         if name == "commutation" {
@@ -655,7 +855,7 @@ impl Inference<'_> {
     }
 
     /// Names the dimensions left unknown and builds the typed expression.
-    fn finish(mut self, defs: Vec<&crate::parse::Def>, body: &Syntax) -> Result<Typed> {
+    fn finish(&mut self, defs: Vec<&crate::parse::Def>, body: &Syntax) -> Result<Typed> {
         let mut used: Vec<String> = Vec::new();
         for (s, _) in self.vars.values() {
             for d in [s.0, s.1] {
@@ -664,9 +864,15 @@ impl Inference<'_> {
                 }
             }
         }
-        let mut names = ["n", "m", "p", "q", "k", "r", "s", "l", "j"]
-            .into_iter()
-            .map(String::from)
+        // Sizes used as numbers (`/(2*m)`) name the unknown dimensions first, in order: the
+        // first array's rows are m, as in notes that write X ∈ ℝ^(m×n) and divide by m.
+        let mut as_numbers: Vec<(&String, &Span)> = (self.dimensions.iter())
+            .filter(|(n, _)| !self.declared_dims.contains(*n))
+            .collect();
+        as_numbers.sort_by_key(|(_, span)| span.start);
+        let as_numbers: Vec<String> = as_numbers.into_iter().map(|(n, _)| n.clone()).collect();
+        let mut names = (as_numbers.into_iter())
+            .chain(["n", "m", "p", "q", "k", "r", "s", "l", "j"].map(String::from))
             .chain((1..).map(|i| format!("n{i}")))
             .filter(|n| !used.contains(n));
         self.settle_products();
@@ -678,9 +884,9 @@ impl Inference<'_> {
                 .or_insert_with(|| Dim::Sym(Symbol::from(names.next().unwrap()))),
         };
         for (p, a, b, span) in std::mem::take(&mut self.products) {
-            let (a, b) = (fix(&mut self, a), fix(&mut self, b));
+            let (a, b) = (fix(self, a), fix(self, b));
             if !self.unify_dim(p, UDim::Known(a.times(b))) {
-                let other = fix(&mut self, p);
+                let other = fix(self, p);
                 return Err(Error::Shape {
                     message: format!("this has size {} where {other} is needed", a.times(b)),
                     span,
@@ -689,23 +895,26 @@ impl Inference<'_> {
             }
         }
         let order = self.order.clone();
+        self.check_no_vector_became_scalar(&order)?;
         let mut variables = Vec::new();
         for name in &order {
             let ((r, c), props) = self.vars[name];
-            let shape = Shape::new(fix(&mut self, r), fix(&mut self, c));
+            let shape = Shape::new(fix(self, r), fix(self, c));
             variables.push(Variable {
                 name: Symbol::from(name.as_str()),
                 shape,
                 props,
             });
         }
+        self.check_dimensions(&variables)?;
+        let notes = self.notes_on_readings(&order, &variables);
         let mut resolved_constants = HashMap::new();
         for (k, (r, c)) in self.constants.clone() {
             let known = |cx: &mut Self, d: UDim| match cx.resolve(d) {
                 UDim::Known(d) => Some(d),
                 UDim::Var(v) => named.get(&v).copied(),
             };
-            match (known(&mut self, r), known(&mut self, c)) {
+            match (known(self, r), known(self, c)) {
                 (Some(r), Some(c)) => resolved_constants.insert(k, Shape::new(r, c)),
                 _ => {
                     return Err(Error::Shape {
@@ -735,6 +944,7 @@ impl Inference<'_> {
             expr,
             variables,
             definitions,
+            notes,
         })
     }
 }
@@ -790,6 +1000,9 @@ fn constant(e: &Syntax) -> Option<num_rational::BigRational> {
     }
 }
 
+/// The elementwise maximum and minimum, `max(u, v)` and `min(u, v)`.
+const EXTREMA: [&str; 2] = ["max", "min"];
+
 /// The calls whose arguments are dimensions.
 const CONSTRUCTORS: [&str; 4] = ["eye", "ones", "zeros", "commutation"];
 
@@ -825,6 +1038,7 @@ pub fn unknown_function(name: &str, span: Span) -> Error {
         .map(|f| f.name())
         .chain(CONSTRUCTORS)
         .chain(["kron"])
+        .chain(EXTREMA)
         .collect();
     let closest = known
         .iter()
@@ -871,12 +1085,11 @@ impl Builder<'_> {
         match &e.kind {
             SyntaxKind::Num(n) => Expr::num(n.clone()),
             SyntaxKind::Name(name) => defs.get(name).cloned().unwrap_or_else(|| {
-                let v = self
-                    .variables
-                    .iter()
-                    .find(|v| v.name.as_str() == name)
-                    .expect("inferred variable");
-                Expr::leaf(Op::Var(v.name, v.props), v.shape)
+                match self.variables.iter().find(|v| v.name.as_str() == name) {
+                    Some(v) => Expr::leaf(Op::Var(v.name, v.props), v.shape),
+                    // Neither a definition nor a variable: a dimension used as a number.
+                    None => build::size(Dim::Sym(Symbol::from(name.as_str()))),
+                }
             }),
             SyntaxKind::Pat(_) => unreachable!("pattern variables only occur in rules"),
             SyntaxKind::Neg(a) => build::neg(go(a)),
@@ -886,6 +1099,12 @@ impl Builder<'_> {
                 build::apply(op, vec![go(a), go(b)])
             }
             SyntaxKind::Call(name, _, args) => match Func::from_name(name) {
+                _ if args.len() == 2 && name == "max" => {
+                    build::extremum(Op::Max, go(&args[0]), go(&args[1]))
+                }
+                _ if args.len() == 2 && name == "min" => {
+                    build::extremum(Op::Min, go(&args[0]), go(&args[1]))
+                }
                 Some(f) => build::call(f, go(&args[0])),
                 None if name == "kron" => build::kron(go(&args[0]), go(&args[1])),
                 None => {

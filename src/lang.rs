@@ -122,6 +122,8 @@ pub fn shape_of(enode: &Math, child: &dyn Fn(usize) -> Shape) -> Shape {
         Op::Var(..) | Op::Dvar(_) | Op::Eye | Op::Ones | Op::Zero | Op::Commutation(..) => {
             enode.leaf_shape
         }
+        Op::Size(_) => Shape::SCALAR,
+        Op::Max | Op::Min => either(),
         Op::Neg | Op::Div | Op::Pow => child(0),
         Op::Add | Op::Sub | Op::Had | Op::HDiv | Op::HPow => either(),
         Op::Mul => build::product_shape(child(0), child(1)),

@@ -19,6 +19,7 @@ pub mod function;
 pub mod identify;
 pub mod infer;
 pub mod lang;
+pub mod names;
 pub mod parse;
 pub mod print;
 pub mod rational;
@@ -101,6 +102,19 @@ pub struct Derivative {
 }
 
 impl Derivative {
+    /// How the input's names were read where the expression left a choice (`note: ...` on
+    /// the command line): the name, the reading, and the declaration that gives the other.
+    pub fn notes(&self) -> &[String] {
+        &self.input.notes
+    }
+
+    /// The reading of every variable, "where x ∈ ℝⁿ, A ∈ ℝⁿˣⁿ, b ∈ ℝ", in a format: a comment
+    /// `# where x: R^n, ...` in text (so the output still parses back) and in Python, a
+    /// `\text{where}` line in LaTeX, and the sentence in unicode.
+    pub fn reading(&self, format: Format) -> String {
+        print::reading(&self.input.variables, format)
+    }
+
     /// The derivative in the input language.
     pub fn text(&self) -> String {
         self.format(Format::Text)
@@ -294,9 +308,12 @@ impl Derivative {
         } else {
             format!("{left} = {equation}")
         };
-        let vec_form = self
+        let mut vec_form = self
             .vec_form_note(true)
             .map_or(String::new(), |note| format!("\n\nIn {note}."));
+        for note in self.notes() {
+            vec_form.push_str(&format!("\n\nNote: {note}."));
+        }
         format!(
             "$$\n{equation}\n$$\n\nwhere {} ({layout}).{vec_form}\n",
             shapes.join(", ")
@@ -339,6 +356,8 @@ impl Derivative {
             "variables": variables,
             "shape": { "rows": self.expr.shape.rows.to_string(), "cols": self.expr.shape.cols.to_string() },
             "vec_form": self.vec_form_note(false),
+            "where": self.reading(Format::Unicode),
+            "notes": self.notes(),
             "text": self.format_here(Format::Text),
             "unicode": self.format_here(Format::Unicode),
             "latex": self.format_here(Format::Latex),

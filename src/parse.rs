@@ -15,6 +15,10 @@ use nom::{IResult, Parser};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 
+mod notation;
+use notation::{ALIASES, MODULES, spelled_product, transpose_mark};
+pub use notation::{grouped, rewrite};
+
 /// Longest input accepted, in bytes.
 pub const MAX_INPUT_LEN: usize = 100_000;
 /// Deepest syntax tree accepted: levels of parentheses, calls, operators in a chain and
@@ -126,6 +130,8 @@ pub struct Program {
 struct Fail<'a> {
     rest: &'a str,
     expected: String,
+    /// The exact rewrite that works, for a notation nabla refuses (`x**2`, `np.dot(a, b)`).
+    hint: Option<String>,
 }
 
 impl<'a> ParseError<&'a str> for Fail<'a> {
@@ -133,6 +139,7 @@ impl<'a> ParseError<&'a str> for Fail<'a> {
         Fail {
             rest,
             expected: String::new(),
+            hint: None,
         }
     }
     fn append(_: &'a str, _: ErrorKind, other: Self) -> Self {
@@ -187,13 +194,31 @@ fn token(rest: &str) -> &str {
     &rest[..len]
 }
 
+/// Skips spaces, tabs and `#` comments (to the end of the line, which stays: it separates).
 fn skip_ws(i: &str) -> &str {
-    i.trim_start_matches([' ', '\t', '\r'])
+    let mut i = i.trim_start_matches([' ', '\t', '\r']);
+    while let Some(comment) = i.strip_prefix('#') {
+        let end = comment.find('\n').unwrap_or(comment.len());
+        i = comment[end..].trim_start_matches([' ', '\t', '\r']);
+    }
+    i
 }
 
-/// Letters, digits and `_`; `ᵀ` is a letter to Unicode but the transpose here.
+/// Skips blanks, comments, newlines and `;` between the items of an input.
+fn skip_separators(mut i: &str) -> &str {
+    loop {
+        let next = skip_ws(i).trim_start_matches(['\n', ';']);
+        if next.len() == i.len() {
+            return i;
+        }
+        i = next;
+    }
+}
+
+/// Letters, digits and `_`; `ᵀ` is a letter to Unicode but the transpose here, `²` a digit
+/// but the square.
 fn is_ident_char(c: char) -> bool {
-    (c.is_alphanumeric() || c == '_') && c != 'ᵀ'
+    (c.is_alphanumeric() || c == '_') && c != 'ᵀ' && c != '²'
 }
 
 struct Reader<'s> {
@@ -240,12 +265,30 @@ impl<'s> Reader<'s> {
         Err(nom::Err::Failure(Fail {
             rest,
             expected: expected.into(),
+            hint: None,
+        }))
+    }
+
+    /// A refused notation at `rest`: what nabla writes instead, and the rewrite that works.
+    fn refuse<T>(&self, rest: &'s str, message: &str, rewrite: String) -> PResult<'s, T> {
+        Err(nom::Err::Failure(Fail {
+            rest,
+            expected: format!("refused:{message}"),
+            hint: Some(rewrite),
         }))
     }
 
     fn error(&self, e: nom::Err<Fail<'s>>) -> Error {
         match e {
             nom::Err::Error(f) | nom::Err::Failure(f) => {
+                if let (Some(message), Some(hint)) = (f.expected.strip_prefix("refused:"), f.hint) {
+                    let at = self.offset(skip_ws(f.rest));
+                    return Error::Syntax {
+                        message: message.into(),
+                        span: Span::new(at, at + token(skip_ws(f.rest)).len().max(1)),
+                        hint,
+                    };
+                }
                 let expected = if f.expected.is_empty() {
                     "an expression".into()
                 } else {
@@ -281,7 +324,17 @@ impl<'s> Reader<'s> {
         let hint = match rest.chars().next() {
             Some('[' | '{') => "group with round parentheses `( )`".into(),
             Some(c) if after_operand && (c.is_alphanumeric() || c == '(') => {
-                "write products explicitly with `*` (2*x, A*x)".into()
+                let before = self.src[..at].trim_end();
+                let operand = &before[before
+                    .trim_end_matches(|c: char| {
+                        is_ident_char(c) || matches!(c, '\'' | 'ᵀ' | '.' | '^')
+                    })
+                    .len()..];
+                if operand.is_empty() || token.is_empty() {
+                    "write products explicitly with `*` (2*x, A*x)".into()
+                } else {
+                    format!("write products explicitly with `*`: did you mean `{operand}*{token}`?")
+                }
             }
             _ => "see `nabla diff --help` for the language".into(),
         };
@@ -297,7 +350,7 @@ impl<'s> Reader<'s> {
         let mut program = Program::default();
         let mut rest = self.src;
         loop {
-            rest = rest.trim_start_matches([' ', '\t', '\r', '\n', ';']);
+            rest = skip_separators(rest);
             if rest.is_empty() {
                 break;
             }
@@ -508,16 +561,21 @@ impl<'s> Reader<'s> {
         ))
     }
 
-    /// `unary (('*' | '/' | '.*' | './' | '⊙') unary)*`
+    /// `unary (('*' | '@' | '/' | '.*' | './' | '⊙') unary)*`; NumPy's `@` is the matrix
+    /// product `*`.
     fn term(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         let (mut rest, mut lhs) = self.unary(i, depth)?;
         let mut depth = depth;
         loop {
             let r = skip_ws(rest);
+            if r.starts_with("**") || r.starts_with('\\') {
+                return self.refused_operator(lhs, r, depth);
+            }
             let Ok((r, sym)) = alt((
                 tag::<&str, &str, Fail>(".*"),
                 tag("./"),
                 tag("*"),
+                tag("@"),
                 tag("/"),
                 tag("⊙"),
             ))
@@ -525,7 +583,7 @@ impl<'s> Reader<'s> {
                 return Ok((rest, lhs));
             };
             let op = match sym {
-                "*" => BinOp::Mul,
+                "*" | "@" => BinOp::Mul,
                 "/" => BinOp::Div,
                 "./" => BinOp::HDiv,
                 _ => BinOp::Had,
@@ -538,6 +596,11 @@ impl<'s> Reader<'s> {
         }
     }
 
+    /// The input text of a span.
+    fn source(&self, span: Span) -> &'s str {
+        self.src.get(span.start..span.end).unwrap_or("?")
+    }
+
     /// An operand that must follow an operator: its absence is a hard error here.
     fn required(
         &self,
@@ -548,6 +611,7 @@ impl<'s> Reader<'s> {
             nom::Err::Error(f) if f.expected.is_empty() => nom::Err::Failure(Fail {
                 rest: f.rest,
                 expected: "an operand after the operator".into(),
+                hint: None,
             }),
             nom::Err::Error(f) => nom::Err::Failure(f),
             other => other,
@@ -574,33 +638,54 @@ impl<'s> Reader<'s> {
         Ok((rest, bin(op, base, exponent)))
     }
 
-    /// `atom ("'" | "ᵀ" | "^T")*`
+    /// `atom ("'" | "ᵀ" | "^T" | ".T" | "²")*`
     fn postfix(&self, i: &'s str, depth: usize) -> PResult<'s, Syntax> {
         let (mut rest, mut e) = self.atom(i, depth)?;
         let mut depth = depth;
         loop {
             let r = skip_ws(rest);
-            let after = if let Some(a) = r.strip_prefix(['\'', 'ᵀ', '′']) {
-                a
-            } else if let Some(a) = r
+            let (after, squared) = if let Some(a) = transpose_mark(r) {
+                (a, false)
+            } else if let Some(a) = r.strip_prefix('²') {
+                (a, true)
+            } else if let Some(method) = r
+                .strip_prefix('.')
+                .filter(|m| m.starts_with(char::is_alphabetic))
+            {
+                return self.refused_method(&e, r, method, depth);
+            } else if let Some(word) = r
                 .strip_prefix("^T")
-                .filter(|a| !a.starts_with(is_ident_char))
+                .filter(|a| a.starts_with(is_ident_char))
             {
-                a
-            } else if let Some(a) = r
-                .strip_prefix("^{T}")
-                .or_else(|| r.strip_prefix("^{\\top}"))
-            {
-                a
+                return self.refuse(
+                    &r[1..],
+                    "a transpose must be followed by an operator",
+                    format!(
+                        "write the product explicitly: did you mean `{}'*{}`?",
+                        self.source(e.span),
+                        spelled_product(token(word))
+                    ),
+                );
             } else {
                 return Ok((rest, e));
             };
             depth += 1;
             self.guard(r, depth)?;
             let span = Span::new(e.span.start, self.offset(after));
-            e = Syntax {
-                kind: SyntaxKind::T(Box::new(e)),
-                span,
+            e = if squared {
+                let two = Syntax {
+                    kind: SyntaxKind::Num(BigRational::from_integer(2.into())),
+                    span: self.span(r, after),
+                };
+                Syntax {
+                    kind: SyntaxKind::Bin(BinOp::Pow, Box::new(e), Box::new(two)),
+                    span,
+                }
+            } else {
+                Syntax {
+                    kind: SyntaxKind::T(Box::new(e)),
+                    span,
+                }
             };
             rest = after;
         }
@@ -638,6 +723,7 @@ impl<'s> Reader<'s> {
                 nom::Err::Failure(Fail {
                     rest: after,
                     expected: "a pattern variable name".into(),
+                    hint: None,
                 })
             })?;
             let span = self.span(i, rest);
@@ -649,9 +735,25 @@ impl<'s> Reader<'s> {
                 },
             ));
         }
+        if let Some((open, close)) = [("||", "||"), ("‖", "‖")]
+            .into_iter()
+            .find(|(open, _)| i.starts_with(open))
+        {
+            return self.norm(i, &i[open.len()..], close, depth);
+        }
+        if i.starts_with('|') {
+            return self.refuse(
+                i,
+                "`|...|` is not part of the language",
+                "write abs(u) for the entries' absolute values, ||u|| for the norm".into(),
+            );
+        }
         let (rest, name) = self.ident(i)?;
         let name_span = self.span(i, rest);
         let r = skip_ws(rest);
+        if MODULES.contains(&name) && r.starts_with('.') {
+            return self.library_call(i, r, depth);
+        }
         if let Some(args) = r.strip_prefix('(') {
             return self.call(i, name, name_span, args, depth);
         }
@@ -691,6 +793,20 @@ impl<'s> Reader<'s> {
             return self.fail(rest, "`,` or `)` in the argument list");
         };
         let span = self.span(start, after);
+        if let ("transpose", [_]) = (name, args.as_slice()) {
+            let arg = args.remove(0);
+            return Ok((
+                after,
+                Syntax {
+                    kind: SyntaxKind::T(Box::new(arg)),
+                    span,
+                },
+            ));
+        }
+        let name = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, f)| f);
         Ok((
             after,
             Syntax {

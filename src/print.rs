@@ -116,6 +116,83 @@ fn numpy_dim(d: crate::shape::Dim) -> String {
         .join("*")
 }
 
+/// The reading of the variables in a format: `# where x: R^n, A: R^(n x n)` (text), `where
+/// x ∈ ℝⁿ, A ∈ ℝⁿˣⁿ` (unicode), `\text{where } x \in \mathbb{R}^{n}, ...` (LaTeX),
+/// `# where x: (n, 1), ...` (Python, the shapes of its arrays).
+pub fn reading(variables: &[crate::infer::Variable], format: Format) -> String {
+    let each: Vec<String> = (variables.iter())
+        .map(|v| {
+            let (rows, cols) = (v.shape.rows, v.shape.cols);
+            match format {
+                Format::Text => v.to_string(),
+                Format::Unicode => format!("{} ∈ {}", v.name, unicode_space(v.shape)),
+                Format::Latex => format!(
+                    "{} \\in {}",
+                    latex_name(v.name.as_str()),
+                    latex_space(v.shape)
+                ),
+                Format::Numpy | Format::Torch if v.shape.is_scalar() => {
+                    format!("{}: scalar", numpy_name(v.name.as_str()))
+                }
+                Format::Numpy | Format::Torch => {
+                    format!(
+                        "{}: ({}, {})",
+                        numpy_name(v.name.as_str()),
+                        numpy_dim(rows),
+                        numpy_dim(cols)
+                    )
+                }
+            }
+        })
+        .collect();
+    match format {
+        Format::Text | Format::Numpy | Format::Torch => format!("# where {}", each.join(", ")),
+        Format::Unicode => format!("where {}", each.join(", ")),
+        Format::Latex => format!("\\text{{where }} {}", each.join(",\\ ")),
+    }
+}
+
+/// ℝ, ℝⁿ, ℝᵐˣⁿ; a size without a superscript form in parentheses, ℝ^(q×n).
+fn unicode_space(s: crate::shape::Shape) -> String {
+    const FROM: &str = "0123456789abcdehijklmnoprstuvwxyz";
+    const TO: &str = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ";
+    let sup = |text: &str| -> Option<String> {
+        text.chars()
+            .map(|c| {
+                FROM.chars()
+                    .position(|f| f == c)
+                    .and_then(|i| TO.chars().nth(i))
+            })
+            .collect()
+    };
+    let text = if s.is_scalar() {
+        return "ℝ".into();
+    } else if s.cols.is_one() {
+        s.rows.to_string()
+    } else {
+        format!("{}x{}", s.rows, s.cols)
+    };
+    match sup(&text) {
+        Some(up) => format!("ℝ{up}"),
+        None => format!("ℝ^({})", text.replace('x', "×")),
+    }
+}
+
+/// \mathbb{R}, \mathbb{R}^{n}, \mathbb{R}^{m \times n}.
+pub fn latex_space(s: crate::shape::Shape) -> String {
+    if s.is_scalar() {
+        "\\mathbb{R}".into()
+    } else if s.cols.is_one() {
+        format!("\\mathbb{{R}}^{{{}}}", latex_dim(s.rows))
+    } else {
+        format!(
+            "\\mathbb{{R}}^{{{} \\times {}}}",
+            latex_dim(s.rows),
+            latex_dim(s.cols)
+        )
+    }
+}
+
 /// A size in LaTeX: a product `m*n` is written `mn`, `n*n` is `n^{2}`.
 pub fn latex_dim(d: crate::shape::Dim) -> String {
     let factors: Vec<String> = d.factors().iter().map(|f| f.to_string()).collect();
@@ -267,7 +344,49 @@ impl Printer {
             Op::Call(f) => self.call(out, *f, e.a()),
             Op::Kron => self.kron(out, e.a(), e.b()),
             Op::Commutation(m, n) => self.commutation(out, *m, *n),
+            Op::Size(d) => self.size(out, *d),
+            Op::Max | Op::Min => self.extremum(out, e),
         }
+    }
+
+    /// A dimension used as a number: `n`, `(m*n)`.
+    fn size(&self, out: &mut impl Write, d: crate::shape::Dim) -> std::fmt::Result {
+        let product = d.is_product();
+        match self.format {
+            Format::Latex => out.write_str(&latex_dim(d)),
+            Format::Numpy | Format::Torch if product => write!(out, "({})", numpy_dim(d)),
+            Format::Numpy | Format::Torch => out.write_str(&numpy_dim(d)),
+            Format::Unicode => write!(out, "{}", d.to_string().replace('*', "·")),
+            Format::Text if product => write!(out, "({d})"),
+            Format::Text => write!(out, "{d}"),
+        }
+    }
+
+    /// `max(u, v)`, `min(u, v)`: entry by entry.
+    fn extremum(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        let name = if e.op == Op::Max { "max" } else { "min" };
+        let torch_number = |x: &Expr| self.format == Format::Torch && x.as_num().is_some();
+        let (before, between, after) = match self.format {
+            Format::Text | Format::Unicode => (format!("{name}("), ", ", ")"),
+            Format::Latex => (format!("\\{name}\\left("), ", ", "\\right)"),
+            Format::Numpy => (format!("np.{name}imum("), ", ", ")"),
+            Format::Torch => (format!("torch.{name}imum("), ", ", ")"),
+        };
+        out.write_str(&before)?;
+        for (i, arg) in [e.a(), e.b()].into_iter().enumerate() {
+            if i == 1 {
+                out.write_str(between)?;
+            }
+            if torch_number(arg) {
+                // torch.maximum takes tensors, not Python numbers.
+                out.write_str("torch.tensor(float(")?;
+                self.expr(out, arg)?;
+                out.write_str("))")?;
+            } else {
+                self.expr(out, arg)?;
+            }
+        }
+        out.write_str(after)
     }
 
     /// A ⊗ B; an identity factor shows its size (I_n ⊗ A), which the product leaves open.
@@ -639,6 +758,17 @@ impl Printer {
                 return out.write_str(".T, (-1, 1))");
             }
             Func::Vec => (format!("{m}.reshape("), ", (-1, 1), order='F')"),
+            Func::Softmax if torch => ("torch.softmax(".into(), ", dim=0)"),
+            Func::Logsumexp if torch => ("torch.logsumexp(".into(), ".reshape(-1), 0)"),
+            // One expression that names its argument once, stable for large entries.
+            Func::Softmax => (
+                "(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum())(".into(),
+                ")",
+            ),
+            Func::Logsumexp => (
+                "(lambda z: z.max() + np.log(np.exp(z - z.max()).sum()))(".into(),
+                ")",
+            ),
             _ => (format!("{m}.{}(", f.name()), ")"),
         };
         if torch && a.as_num().is_some() {

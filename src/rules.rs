@@ -374,6 +374,12 @@ fn to_pattern(e: &Syntax) -> std::result::Result<Pat, String> {
             [a, b] => node(Op::Kron, &[a, b]),
             _ => Err("`kron` takes two arguments".into()),
         },
+        SyntaxKind::Call(name, _, args) if name == "max" || name == "min" => {
+            match args.as_slice() {
+                [a, b] => node(if name == "max" { Op::Max } else { Op::Min }, &[a, b]),
+                _ => Err(format!("`{name}` takes two arguments")),
+            }
+        }
         SyntaxKind::Call(name, _, args) => {
             let f = Func::from_name(name).ok_or_else(|| format!("unknown function `{name}`"))?;
             match args.as_slice() {

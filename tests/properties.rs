@@ -263,6 +263,13 @@ fn call(f: &'static str, s: &Text) -> Text {
     s.clone().prop_map(move |t| format!("{f}({t})")).boxed()
 }
 
+/// A call of two arguments, `max(a, b)`.
+fn pair(f: &'static str, a: &Text, b: &Text) -> Text {
+    (a.clone(), b.clone())
+        .prop_map(move |(a, b)| format!("{f}({a}, {b})"))
+        .boxed()
+}
+
 fn wrap(s: &Text, before: &'static str, after: &'static str) -> Text {
     s.clone()
         .prop_map(move |t| format!("{before}{t}{after}"))
@@ -446,6 +453,11 @@ impl Table {
         alts.add("hpow-const", 1, wrap(&pos(s), "(", " .^ (1/2))"));
         alts.add("hpow-const", 1, wrap(&pos(s), "(", " .^ (-1))"));
         alts.add("hpow-general", 1, bin(&pos(s), ".^", &e));
+        alts.add("max", 1, pair("max", &e, &e));
+        alts.add("min", 1, pair("min", &e, &any(SCALAR)));
+        if s.1 == One && s.0 != One {
+            alts.add("softmax", 1, call("softmax", &e));
+        }
         if !scalar {
             alts.add("hpow-general", 1, bin(&pos(s), ".^", &any(SCALAR)));
         }
@@ -479,6 +491,10 @@ impl Table {
                 alts.add("norm2", 1, call("norm2", &any(t)));
                 alts.add("norm2-squared", 1, wrap(&any(t), "(norm2(", ")^2)"));
             }
+            for t in [(N, One), (M, N)] {
+                alts.add("mean", 1, call("mean", &any(t)));
+            }
+            alts.add("logsumexp", 1, call("logsumexp", &any((N, One))));
             for t in [(N, N), (M, M)] {
                 alts.add("tr", 2, call("tr", &any(t)));
                 alts.add("det", 1, call("det", &invertible(t)));
@@ -790,7 +806,7 @@ impl Stats {
 /// A property's verdict against a case: what is wrong, with the derivative when there is one.
 struct Failure {
     message: String,
-    derivative: Option<Derivative>,
+    derivative: Option<Box<Derivative>>,
 }
 
 impl From<String> for Failure {
@@ -806,7 +822,7 @@ impl From<String> for Failure {
 fn about(d: &Derivative) -> impl Fn(String) -> Failure + '_ {
     |message| Failure {
         message,
-        derivative: Some(d.clone()),
+        derivative: Some(Box::new(d.clone())),
     }
 }
 
@@ -836,7 +852,7 @@ fn known_bug(case: &Case, failure: &Failure) -> Option<&'static str> {
     };
     let found = Found {
         case,
-        derivative: failure.derivative.as_ref().or(printed.as_ref()),
+        derivative: failure.derivative.as_deref().or(printed.as_ref()),
         message: &failure.message,
     };
     let matches = |bug: &&KnownBug| bug.symptom.is_some_and(|symptom| symptom(&found));
