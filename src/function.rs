@@ -89,20 +89,28 @@ fn dimension_bindings(d: &Derivative, shared: &Shared) -> (Vec<String>, Vec<Symb
 }
 
 /// The symbolic dimensions that the printed `e` names: those of its constants (`eye(n)`,
-/// `ones(n)`, `zeros`, `commutation`), whose code spells their sizes; each shared node is
+/// `ones(n)`, `zeros`, `commutation`), whose code spells their sizes, and dimensions used as
+/// numbers; each shared node is
 /// visited once.
 fn expression_dims(e: &Expr, seen: &mut HashSet<*const Node>, dims: &mut BTreeSet<String>) {
     if !seen.insert(Arc::as_ptr(&e.0)) {
         return;
     }
-    if matches!(e.op, Op::Eye | Op::Ones | Op::Zero | Op::Commutation(..)) {
-        for side in [e.shape.rows, e.shape.cols] {
-            for factor in side.factors() {
-                if let Dim::Sym(s) = factor {
-                    dims.insert(s.to_string());
-                }
+    let mut name = |side: Dim| {
+        for factor in side.factors() {
+            if let Dim::Sym(s) = factor {
+                dims.insert(s.to_string());
             }
         }
+    };
+    match e.op {
+        Op::Eye | Op::Ones | Op::Zero | Op::Commutation(..) => {
+            name(e.shape.rows);
+            name(e.shape.cols);
+        }
+        // A dimension used as a number (`sum(x)/n`).
+        Op::Size(d) => name(d),
+        _ => {}
     }
     for a in &e.args {
         expression_dims(a, seen, dims);

@@ -1265,7 +1265,10 @@ fn batch_with_check() {
 #[test]
 fn check_finds_the_domain_of_a_shifted_square_root() {
     // Regression: `check FAILED: 0 random points` and exit 1 for a right answer.
-    let run = nabla(&["diff", "sqrt(x - 3)", "--wrt", "x", "--check"], None);
+    let run = nabla(
+        &["diff", "x: R^n; sqrt(x - 3)", "--wrt", "x", "--check"],
+        None,
+    );
     assert_eq!(run.code, Some(0), "{run}");
     assert!(
         run.stderr
@@ -1278,6 +1281,16 @@ fn check_finds_the_domain_of_a_shifted_square_root() {
             .ends_with(" random points outside the domain"),
         "{run}"
     );
+    // Undeclared, x is read as a vector, with a note before the check's line.
+    let run = nabla(&["diff", "sqrt(x - 3)", "--wrt", "x", "--check"], None);
+    assert!(
+        run.stderr.starts_with("note: `x` is read as a vector"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("\ncheck ok: 3 points compared"),
+        "{run}"
+    );
     for input in [
         "sqrt(-3 - x)",
         "sqrt(x'*x - 40)",
@@ -1286,8 +1299,9 @@ fn check_finds_the_domain_of_a_shifted_square_root() {
     ] {
         let run = nabla(&["diff", input, "--wrt", "x", "--check"], None);
         assert_eq!(run.code, Some(0), "{input}: {run}");
+        let check = run.stderr.lines().find(|l| l.starts_with("check "));
         assert!(
-            run.stderr.starts_with("check ok: 3 points compared"),
+            check.is_some_and(|l| l.starts_with("check ok: 3 points compared")),
             "{input}: {run}"
         );
     }
