@@ -1276,7 +1276,8 @@ fn identified(typed: &Typed, wrt: &str, layout: Layout) -> Result<Expr, String> 
 
 /// Property 4: simplification never changes the value.
 fn simplification_keeps_value(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
-    let typed = nabla::read(&case.input).map_err(|e| e.render(&case.input))?;
+    let typed = nabla::read(&case.input)
+        .map_err(|e| format!("nabla::diff fails (reading): {}", e.render(&case.input)))?;
     // The default limits, and a saturation stopped after a random number of rounds: the README
     // promises a correct (less simple) result whichever limit is reached.
     let rounds = nabla::simplify::Limits {
