@@ -498,8 +498,10 @@ pub fn call(f: Func, a: Expr) -> Expr {
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),
         Func::Inv if a.op == Op::Call(Func::Inv) => return a.a().clone(),
-        // The inverse of a scalar is its reciprocal, written as a textbook (and NumPy) does.
+        // The inverse of a scalar is its reciprocal, written as a textbook (and NumPy) does;
+        // the log-determinant of a scalar is log|a|.
         Func::Inv if a.shape.is_scalar() => return div(Expr::int(1), a),
+        Func::Logdet if a.shape.is_scalar() => return call(Func::Log, call(Func::Abs, a)),
         _ => {}
     }
     if let Some(n) = a.as_num() {

@@ -71,8 +71,12 @@ impl Typed {
 
     /// Every symbolic dimension, sorted.
     pub fn dims(&self) -> Vec<Symbol> {
-        let mut dims: Vec<Symbol> = (self.variables.iter())
+        let mut sides: Vec<Dim> = (self.variables.iter())
             .flat_map(|v| [v.shape.rows, v.shape.cols])
+            .collect();
+        // Sizes that only constants have (`ones(m, n)` beside an n-vector) are dimensions too.
+        expression_sides(&self.expr, &mut HashSet::new(), &mut sides);
+        let mut dims: Vec<Symbol> = (sides.into_iter())
             .flat_map(Dim::factors)
             .filter_map(|d| match d {
                 Dim::Sym(s) => Some(s),
@@ -1120,4 +1124,17 @@ impl Builder<'_> {
             },
         }
     }
+}
+
+/// The sides of every shape in `e` (each shared node visited once), and the dimensions it uses
+/// as numbers.
+fn expression_sides(e: &Expr, seen: &mut HashSet<Expr>, sides: &mut Vec<Dim>) {
+    if !seen.insert(e.clone()) {
+        return;
+    }
+    sides.extend([e.shape.rows, e.shape.cols]);
+    if let crate::expr::Op::Size(d) = e.op {
+        sides.push(d);
+    }
+    e.args.iter().for_each(|a| expression_sides(a, seen, sides));
 }

@@ -1629,3 +1629,68 @@ fn write_benchmark_problems() {
     )
     .expect("benches/problems.txt is written");
 }
+
+/// Property 6: the NumPy output of every generated derivative runs and evaluates to the
+/// derivative's value (and, for a gradient by a `sym`, `spd` or `diag` variable, lies in its
+/// space), in both layouts. Python runs once for all cases.
+#[test]
+fn numpy_output_evaluates_to_the_derivative() {
+    use common::python::{self, Outcome};
+    python::require("numpy");
+    let count =
+        std::env::var("PROPTEST_CASES").map_or(DEFAULT_CASES, |n| n.parse().expect("a count"));
+    let mut runner = TestRunner::new(Config {
+        rng_seed: RngSeed::Fixed(SEED),
+        ..Config::default()
+    });
+    let strategy = cases();
+    let (mut cases, mut derivatives) = (Vec::new(), Vec::new());
+    for i in 0..count {
+        let case = strategy.new_tree(&mut runner).expect("a case").current();
+        for layout in [Layout::Numerator, Layout::Denominator] {
+            // Refusals and their messages are the other properties' concern.
+            let Ok(d) = diff(&case, layout) else { continue };
+            let Some((point, expected)) = python::evaluate(&d, case.seed) else {
+                continue;
+            };
+            cases.push(python::Case {
+                id: format!("{case:?} [{layout:?}, case {i}]"),
+                code: d.format(Format::Numpy),
+                point,
+                expected,
+                sizes_in_scope: true,
+                tolerance: python::TOLERANCE,
+            });
+            derivatives.push(d);
+        }
+    }
+    let outcomes =
+        python::parse_output(&python::run_python(&python::script(&cases, Format::Numpy)));
+    let mut failures = Vec::new();
+    let mut in_space = 0;
+    for (i, (c, d)) in cases.iter().zip(&derivatives).enumerate() {
+        let outcome = outcomes.get(&i);
+        if let Some(why) = python::disagreement(c, outcome) {
+            failures.push(format!("{}:\n  code: {}\n  {why}", c.id, c.code));
+        } else if let (Some(diag), Some(Outcome::Value(v))) = (structured_gradient(d), outcome) {
+            in_space += 1;
+            if let Some(why) = off_the_space(v, diag) {
+                failures.push(format!(
+                    "{}:\n  code: {}\n  the NumPy value {why}",
+                    c.id, c.code
+                ));
+            }
+        }
+    }
+    println!(
+        "{} NumPy outputs of {count} generated programs run ({in_space} gradients by structured variables checked in their space)",
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} NumPy outputs fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

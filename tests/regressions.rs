@@ -246,9 +246,17 @@ fn regression_an_undeclared_name_inside_vec_or_kron_takes_the_size_required() {
 fn regression_a_derivative_by_a_scalar_through_kron_or_vec() {
     // By a scalar no reshape is needed (dF at dg = 1), and through u ⊗ v of columns the
     // gradient is a matrix product: ⟨s, u ⊗ v⟩ = uᵀ Wᵀ v with vec(W) = s.
-    sound("V: R^(m x n); sum(kron(V, V*g))", "g");
-    sound("V: R^(m x n); X: R^(m x n); vec(X)'*vec(V*g)", "g");
+    sound("g: R; V: R^(m x n); sum(kron(V, V*g))", "g");
+    sound("g: R; V: R^(m x n); X: R^(m x n); vec(X)'*vec(V*g)", "g");
     sound("norm2(kron(y, y))", "y");
     sound("norm2(kron(y, y))^2", "y");
     sound("z: R^m; norm2(kron(y, z) - vec(X))^2", "y");
+}
+
+#[test]
+fn regression_the_log_determinant_of_a_scalar_is_a_logarithm() {
+    // logdet(1/2) printed np.linalg.slogdet(1/2)[1], which NumPy refuses for a number.
+    sound("x: R^n; -logdet(1/2)./x", "x");
+    sound("logdet(a*b)", "a");
+    assert!(!text("logdet(a)^2", "a").contains("logdet"));
 }

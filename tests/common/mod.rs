@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the classic table and KaTeX rendering.
 #![allow(dead_code)]
 
+pub mod python;
+
 use nabla::{Layout, Options};
 
 /// A row of rules/table.txt: `name | variable | input | expected`.
