@@ -75,7 +75,7 @@ fn the_cookbook_bilinear_form_reads_a_and_b_as_vectors() {
 fn greek_names_follow_statistics_and_ml_notes() {
     quiet("θ'*x", "θ", "x'");
     quiet("theta'*x", "theta", "x'");
-    quiet("norm2(x - mu)^2", "mu", "-2*(x - mu)'");
+    quiet("norm2(x - mu)^2", "mu", "2*(mu - x)'");
     quiet("alpha*norm2(w)^2", "w", "2*alpha*w'");
     quiet(
         "exp(-sigma*norm2(x)^2)",
