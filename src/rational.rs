@@ -204,6 +204,16 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
         Op::HPow | Op::Pow => {
             let k = small_integer(e.b()).expect("an integer power");
             let base = arg(0)?;
+            // A power of a sum stays one factor, (1 + u.^2).^2, never expanded into the
+            // binomial sum a reader would have to factor back.
+            if base.numerator.len() > 1 || !base.denominator.is_empty() {
+                let written = write(&cancel(base), &atoms.list);
+                let atom = atoms.of(build::apply(e.op.clone(), vec![written, e.b().clone()]));
+                return Some(Fraction {
+                    numerator: Poly::from([(vec![(atom, 1)], BigRational::one())]),
+                    denominator: vec![],
+                });
+            }
             let power = (0..k.abs()).try_fold(constant(BigRational::one()), |p, _| {
                 Some(multiply(p, base.clone()))
             })?;
@@ -357,9 +367,23 @@ fn divide(n: &Poly, d: &Poly) -> Option<Poly> {
 /// negative powers as a quotient, the denominator factors divided out.
 fn write(f: &Fraction, atoms: &[Expr]) -> Expr {
     let numerator = write_poly(&f.numerator, atoms);
-    f.denominator
-        .iter()
-        .fold(numerator, |n, d| quotient(n, write_poly(d, atoms)))
+    // Equal factors once, as a power: ./(1 + u).^2, not ./(1 + u)./(1 + u).
+    let mut factors: Vec<(&Poly, i64)> = Vec::new();
+    for d in &f.denominator {
+        match factors.iter_mut().find(|(g, _)| *g == d) {
+            Some((_, k)) => *k += 1,
+            None => factors.push((d, 1)),
+        }
+    }
+    factors.into_iter().fold(numerator, |n, (d, k)| {
+        let d = write_poly(d, atoms);
+        let d = match k {
+            1 => d,
+            _ if d.shape.is_scalar() => build::pow(d, Expr::int(k)),
+            _ => build::hpow(d, Expr::int(k)),
+        };
+        quotient(n, d)
+    })
 }
 
 /// The polynomial as a sum, a number common to all its terms in front: 1/2*(x*x' - inv(P)).
