@@ -253,13 +253,13 @@ impl CheckReport {
     /// Points where the comparison was made.
     #[getter]
     fn points(&self) -> usize {
-        self.report.draws
+        self.report.compared
     }
 
-    /// Points skipped: no data in the functions' domains was found.
+    /// Random points skipped: outside the functions' domains, or too near a singularity.
     #[getter]
     fn skipped(&self) -> usize {
-        self.report.skipped
+        self.report.skipped()
     }
 
     /// The largest relative error over the points.

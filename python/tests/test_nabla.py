@@ -59,7 +59,7 @@ def test_check_against_finite_differences():
     assert report.passed and bool(report)
     assert report.points == 5 and report.skipped == 0
     assert report.max_error < 1e-5
-    assert str(report).startswith("check ok: 5 random points")
+    assert str(report).startswith("check ok: 5 points compared")
 
 
 def test_a_syntax_error_carries_its_place():

@@ -112,7 +112,7 @@ try {
 
   await step("the numeric check runs in the browser", async () => {
     const check = await page.textContent("#check");
-    expect(/^check ok: 3 random points/.test(check), true, `the check (${check})`);
+    expect(/^check ok: 3 points compared/.test(check), true, `the check (${check})`);
   });
 
   await step("changing the layout", async () => {
