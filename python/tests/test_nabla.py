@@ -167,11 +167,11 @@ def test_function_matches_finite_differences(source, wrt, f, args, layout):
 
 
 def test_function_source_binds_dimensions_from_shapes():
-    d = nabla.diff("X: R^(m x n); sum(X) + norm2(X*w - y)^2", wrt="X")
+    d = nabla.diff("X: R^(m x n); sum(X*v) + norm2(X*w - y)^2", wrt="X")
     source = d.function_source("grad")
-    assert "def grad(X, w, y):\n    m = X.shape[0]\n    n = X.shape[1]\n" in source
-    X, w, y = np.ones((4, 3)), np.ones((3, 1)), np.zeros((4, 1))
-    assert d.function()(X, w, y).shape == (3, 4)
+    assert "def grad(X, v, w, y):\n    m = X.shape[0]\n" in source
+    X, v, w, y = np.ones((4, 3)), np.ones((3, 1)), np.ones((3, 1)), np.zeros((4, 1))
+    assert d.function()(X, v, w, y).shape == (3, 4)
 
 
 def test_the_gil_is_released_while_nabla_works():
