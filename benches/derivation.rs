@@ -5,6 +5,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 
+#[allow(dead_code)] // the timing helpers are for the distribution report
 mod workloads;
 
 fn quick<'c>(

@@ -10,23 +10,6 @@ use std::time::{Duration, Instant};
 #[allow(dead_code)]
 mod workloads;
 
-/// Median of `runs` timings of `work`.
-fn median(runs: usize, mut work: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            work();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[runs / 2]
-}
-
-fn micros(d: Duration) -> String {
-    format!("{:.0} µs", d.as_secs_f64() * 1e6)
-}
-
 /// One problem from parse to every printed format, on the calling thread.
 fn derive_and_print(problem: &Problem) {
     let (wrt, options) = workloads::options(&problem.wrt);
@@ -42,13 +25,13 @@ fn report(title: &str, mut times: Vec<(Duration, String)>) {
     let at = |q: f64| times[((n as f64 * q) as usize).min(n - 1)].0;
     println!(
         "{title}: {n} problems; median {}, p90 {}, p99 {}, max {}",
-        micros(at(0.5)),
-        micros(at(0.9)),
-        micros(at(0.99)),
-        micros(times[n - 1].0)
+        workloads::micros(at(0.5)),
+        workloads::micros(at(0.9)),
+        workloads::micros(at(0.99)),
+        workloads::micros(times[n - 1].0)
     );
     for (time, name) in times.iter().rev().take(5) {
-        println!("  {}  {name}", micros(*time));
+        println!("  {}  {name}", workloads::micros(*time));
     }
 }
 
@@ -65,7 +48,10 @@ fn table() {
                 wrt: row.wrt,
                 input: row.input,
             };
-            (median(11, || derive_and_print(&problem)), row.name)
+            (
+                workloads::median(11, || derive_and_print(&problem)),
+                row.name,
+            )
         })
         .collect();
     report("table", times);
@@ -75,7 +61,7 @@ fn random() {
     let times = (problems().into_iter())
         .map(|p| {
             let name = format!("{}  {}", p.wrt, p.input);
-            (median(3, || derive_and_print(&p)), name)
+            (workloads::median(3, || derive_and_print(&p)), name)
         })
         .collect();
     report("generated", times);
@@ -119,11 +105,11 @@ fn stages() {
     ];
     println!(
         "stages over the table (first derivatives), share of {}:",
-        micros(all)
+        workloads::micros(all)
     );
     for (name, total) in names.iter().zip(totals) {
         let share = 100.0 * total.as_secs_f64() / all.as_secs_f64();
-        println!("  {name}: {} ({share:.0}%)", micros(total));
+        println!("  {name}: {} ({share:.0}%)", workloads::micros(total));
     }
 }
 

@@ -93,3 +93,21 @@ pub fn families() -> [Family; 3] {
         },
     ]
 }
+
+/// The median of `runs` timings of `work`.
+pub fn median(runs: usize, mut work: impl FnMut()) -> std::time::Duration {
+    let mut times: Vec<std::time::Duration> = (0..runs)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            work();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+/// A duration in whole microseconds, for reports.
+pub fn micros(d: std::time::Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}

@@ -2,33 +2,16 @@
 //! the command line from process start to finish, and of the three scaling families with their
 //! output sizes and e-graph sizes. `cargo run --release --example timings`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "../benches/workloads.rs"]
 mod workloads;
-
-/// The median of `runs` timings of `work`.
-fn median(runs: usize, mut work: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            work();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[runs / 2]
-}
-
-fn micros(d: Duration) -> String {
-    format!("{:.0} µs", d.as_secs_f64() * 1e6)
-}
 
 fn main() {
     let mut per_row: Vec<(Duration, String, usize, usize)> = Vec::new();
     for row in workloads::table() {
         let (wrt, options) = workloads::options(&row.wrt);
-        let time = median(31, || {
+        let time = workloads::median(31, || {
             nabla::diff_on_current_thread(&row.input, wrt, &options).expect("derives");
         });
         let typed = nabla::read(&row.input).expect("reads");
@@ -43,15 +26,15 @@ fn main() {
     let n = per_row.len();
     println!(
         "table: {n} rows; median {} per derivation, max {} ({})",
-        micros(per_row[n / 2].0),
-        micros(per_row[n - 1].0),
+        workloads::micros(per_row[n / 2].0),
+        workloads::micros(per_row[n - 1].0),
         per_row[n - 1].1
     );
     println!("every row (time, e-nodes, iterations), slowest first:");
     for (time, name, nodes, iterations) in per_row.iter().rev() {
         println!(
             "  {name}: {}, {nodes} nodes, {iterations} iterations",
-            micros(*time)
+            workloads::micros(*time)
         );
     }
     let nodes: Vec<usize> = per_row.iter().map(|r| r.2).collect();
@@ -71,7 +54,7 @@ fn main() {
         .and_then(|p| p.parent())
         .expect("target dir")
         .join("nabla");
-    let cli = median(21, || {
+    let cli = workloads::median(21, || {
         let out = std::process::Command::new(&exe)
             .args(["diff", "x'*A*x", "--wrt", "x"])
             .output()
@@ -80,7 +63,7 @@ fn main() {
     });
     println!(
         "command line, process start to finish: median {}",
-        micros(cli)
+        workloads::micros(cli)
     );
 
     for family in workloads::families() {
@@ -91,12 +74,12 @@ fn main() {
         for &k in family.sizes {
             let input = (family.make)(k);
             let mut text = String::new();
-            let time = median(5, || {
+            let time = workloads::median(5, || {
                 text = nabla::diff(&input, family.wrt, &Default::default())
                     .expect("derives")
                     .text()
             });
-            println!("| {k} | {} | {} |", micros(time), text.len());
+            println!("| {k} | {} | {} |", workloads::micros(time), text.len());
         }
     }
 }

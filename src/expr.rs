@@ -142,17 +142,25 @@ impl Func {
         )
     }
 
+    /// Whether the function takes an array to a scalar (sum, norms, tr, det, …).
+    pub fn is_reduction(self) -> bool {
+        matches!(
+            self,
+            Func::Sum
+                | Func::Norm1
+                | Func::Norm2
+                | Func::Tr
+                | Func::Det
+                | Func::Logdet
+                | Func::Logsumexp
+                | Func::Mean
+        )
+    }
+
     /// The shape of the result for an argument of the given shape.
     pub fn result_shape(self, arg: Shape) -> Shape {
         match self {
-            Func::Sum
-            | Func::Norm1
-            | Func::Norm2
-            | Func::Tr
-            | Func::Det
-            | Func::Logdet
-            | Func::Logsumexp
-            | Func::Mean => Shape::SCALAR,
+            _ if self.is_reduction() => Shape::SCALAR,
             Func::Diag if arg.is_column() => Shape::new(arg.rows, arg.rows),
             Func::Diag if !arg.is_scalar() => Shape::column(arg.rows),
             Func::Vec => Shape::column(arg.rows.times(arg.cols)),

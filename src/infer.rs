@@ -655,14 +655,7 @@ impl Inference<'_> {
             });
         }
         Ok(match f {
-            Func::Sum
-            | Func::Norm1
-            | Func::Norm2
-            | Func::Tr
-            | Func::Det
-            | Func::Logdet
-            | Func::Logsumexp
-            | Func::Mean => SCALAR,
+            _ if f.is_reduction() => SCALAR,
             Func::Diag if self.is_scalar(s) => SCALAR,
             Func::Diag if self.resolve(s.1) == UDim::Known(Dim::ONE) => (s.0, s.0),
             Func::Diag => (s.0, UDim::Known(Dim::ONE)),
