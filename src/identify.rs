@@ -283,6 +283,8 @@ fn unvec(v: &Expr, shape: Shape) -> Option<Expr> {
         Op::Ones => Expr::ones(shape),
         Op::Zero => Expr::zero(shape),
         Op::Neg => neg(go(v.a())?),
+        // A transposed row: (c·vec(W)ᵀ)ᵀ = vec(W)·c, and so on.
+        Op::T => go(&transpose_inward(v.a())?)?,
         Op::Add => add(go(v.a())?, go(v.b())?),
         Op::Sub => sub(go(v.a())?, go(v.b())?),
         Op::Div => build::div(go(v.a())?, v.b().clone()),

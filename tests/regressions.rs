@@ -260,3 +260,21 @@ fn regression_the_log_determinant_of_a_scalar_is_a_logarithm() {
     sound("logdet(a*b)", "a");
     assert!(!text("logdet(a)^2", "a").contains("logdet"));
 }
+
+#[test]
+fn regression_the_gradient_through_vec_of_a_transposed_row_seed() {
+    // The second derivative by B of a scalar with vec(B)'*vec(log(B)) inside sends the seed
+    // (c*vec(log(B))')' back through vec(dB): a transposed row that was not reshaped, so the
+    // derivative was refused (found by the property tests at 1,000 cases in release).
+    let input = "B: R^(m x n); norm2(B/((vec(B)'*vec(log(B))).^2 + 1))";
+    for layout in [Layout::Numerator, Layout::Denominator] {
+        let options = Options {
+            layout,
+            second: Some("B".into()),
+        };
+        let d = nabla::diff(input, "B", &options).unwrap_or_else(|e| panic!("{}", e.render(input)));
+        let report = d.check(CheckOptions { draws: 3, seed: 1 });
+        assert!(report.passed(), "{layout:?}: {} -> {report}", d.text());
+    }
+    sound("B: R^(m x n); (vec(B)'*vec(log(B)))*sum(B)", "B");
+}
