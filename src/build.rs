@@ -518,13 +518,17 @@ pub fn call(f: Func, a: Expr) -> Expr {
 }
 
 /// `(c, R)` for a product c·R whose leftmost factor c is a scalar and R an array, looking
-/// into products grouped to the left: ((c·A)·B) is c·(A·B).
+/// into products grouped to the left: ((c·A)·B) is c·(A·B); a scalar on the right of an
+/// array counts too (scalars commute): A·c is c·A.
 pub fn leading_scalar(e: &Expr) -> Option<(Expr, Expr)> {
     if e.op != Op::Mul || e.shape.is_scalar() {
         return None;
     }
     if e.a().shape.is_scalar() {
         return Some((e.a().clone(), e.b().clone()));
+    }
+    if e.b().shape.is_scalar() {
+        return Some((e.b().clone(), e.a().clone()));
     }
     let (c, rest) = leading_scalar(e.a())?;
     Some((c, mul(rest, e.b().clone())))

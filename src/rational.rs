@@ -8,7 +8,7 @@
 //! Cancelling a factor assumes it is nonzero, as textbooks do (u./u is 1).
 
 use crate::build;
-use crate::expr::{Expr, Op};
+use crate::expr::{Expr, Func, Op};
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::{BTreeMap, HashMap};
@@ -92,6 +92,8 @@ impl Normalizer {
         }
         let out = if is_elementwise(e) {
             self.normal_part(e)
+        } else if let Some(sum) = self.inner_product_as_sum(e) {
+            sum
         } else if e.args.is_empty() {
             e.clone()
         } else {
@@ -122,6 +124,31 @@ impl Normalizer {
         } else {
             kept
         }
+    }
+
+    /// An inner product u'*w written sum(u .* w) where the elementwise product cancels to
+    /// something smaller: exp(z)'*(y./(exp(z)/s)) is s*sum(y).
+    /// Also inside a chain: (A*u')*w is A*(u'*w).
+    fn inner_product_as_sum(&mut self, e: &Expr) -> Option<Expr> {
+        let (a, w) = (e.args.first()?, e.args.get(1)?);
+        if e.op != Op::Mul || !w.shape.is_column() {
+            return None;
+        }
+        let (left, row) = match a.shape.is_row() {
+            true => (None, a),
+            false if a.op == Op::Mul && a.b().shape.is_row() => (Some(a.a()), a.b()),
+            false => return None,
+        };
+        let product = build::had(build::t(row.clone()), w.clone());
+        let sum = build::call(Func::Sum, self.normal_part(&product));
+        let kept = build::mul(self.go(row), self.go(w));
+        if size(&sum) >= size(&kept) {
+            return None;
+        }
+        Some(match left {
+            Some(left) => build::mul(self.go(left), sum),
+            None => sum,
+        })
     }
 
     /// `e` rebuilt over normalized atoms, its own operators kept.
@@ -188,7 +215,13 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
         ));
     }
     if !is_elementwise(e) {
-        let atom = atoms.of(normalizer.go(e));
+        let normal = normalizer.go(e);
+        // A part that normalizes to a scaling or an elementwise form (an inner product that
+        // became s*sum(y)) is read through, so that its factors cancel with those around it.
+        if normal != *e && (is_elementwise(&normal) || build::leading_scalar(&normal).is_some()) {
+            return read(&normal, atoms, normalizer);
+        }
+        let atom = atoms.of(normal);
         return Some(Fraction {
             numerator: Poly::from([(vec![(atom, 1)], BigRational::one())]),
             denominator: vec![],
