@@ -190,6 +190,15 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if b.is_one() || (b.op == Op::Eye && !a.shape.is_scalar()) {
         return a;
     }
+    // A scaled identity is a scaling: A*(c*I) = c*A.
+    let scaled_identity =
+        |e: &Expr| e.op == Op::Mul && e.a().shape.is_scalar() && e.b().op == Op::Eye;
+    if scaled_identity(&b) && !a.shape.is_scalar() {
+        return mul(b.a().clone(), a);
+    }
+    if scaled_identity(&a) && !b.shape.is_scalar() {
+        return mul(a.a().clone(), b);
+    }
     if a.op == Op::Neg {
         return neg(mul(a.a().clone(), b));
     }
@@ -221,6 +230,14 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     }
     if let Some(p) = mixed_product(&a, &b) {
         return p;
+    }
+    // 1ᵀ diag(u) = uᵀ and diag(u) 1 = u: the sum of a diagonal matrix's rows or columns.
+    let diag_of_column = |e: &Expr| e.op == Op::Call(Func::Diag) && e.a().shape.is_column();
+    if a.op == Op::Ones && a.shape.is_row() && diag_of_column(&b) {
+        return t(b.a().clone());
+    }
+    if b.op == Op::Ones && b.shape.is_column() && diag_of_column(&a) {
+        return a.a().clone();
     }
     // (P ⊗ Q)((R ⊗ S) M) = (PR ⊗ QS) M, so chains of Kronecker factors collapse.
     if b.op == Op::Mul
@@ -517,12 +534,20 @@ pub fn call(f: Func, a: Expr) -> Expr {
     Expr::node(Op::Call(f), vec![a], shape)
 }
 
-/// `(c, R)` for a product c·R whose leftmost factor c is a scalar and R an array, looking
-/// into products grouped to the left: ((c·A)·B) is c·(A·B); a scalar on the right of an
-/// array counts too (scalars commute): A·c is c·A.
+/// `(c, R)` for a product c·R whose leftmost factor c is a scalar, looking into products
+/// grouped to the left: ((c·A)·B) is c·(A·B); a scalar on the right of an array counts too
+/// (scalars commute): A·c is c·A.
 pub fn leading_scalar(e: &Expr) -> Option<(Expr, Expr)> {
-    if e.op != Op::Mul || e.shape.is_scalar() {
+    if e.op != Op::Mul {
         return None;
+    }
+    // An inner product lets a scaling of its row out: (c*x')*y is c*(x'*y).
+    if e.shape.is_scalar() {
+        if e.a().shape.is_scalar() || e.b().shape.is_scalar() {
+            return None;
+        }
+        let (c, rest) = leading_scalar(e.a())?;
+        return Some((c, mul(rest, e.b().clone())));
     }
     if e.a().shape.is_scalar() {
         return Some((e.a().clone(), e.b().clone()));

@@ -264,6 +264,9 @@ pub struct Node {
     /// A structural hash, computed once from the children's, so that hashing and comparing
     /// large expressions (shared-subexpression search, e-graph conversion) stays cheap.
     hash: u64,
+    /// Operators, calls and transposes as a reader counts them (names and numbers free),
+    /// the tree's, computed once from the children's.
+    size: usize,
 }
 
 /// A shared, immutable typed expression; equality and hashing are structural.
@@ -346,11 +349,14 @@ impl Interner {
         if let Some(node) = found {
             return Expr(node);
         }
+        let own = usize::from(!matches!(op, Op::Num(_) | Op::Var(..) | Op::Dvar(_)));
+        let size = (args.iter()).fold(own, |n, a| n.saturating_add(a.size));
         let node = Arc::new(Node {
             op,
             args,
             shape,
             hash,
+            size,
         });
         bucket.push(Arc::downgrade(&node));
         self.entries += 1;
@@ -387,6 +393,12 @@ impl Expr {
         let hash = hasher.finish();
         crate::budget::tick();
         INTERNED.with(|table| table.borrow_mut().intern(op, args, shape, hash))
+    }
+
+    /// Operators, calls and transposes in the printed form, as a reader counts them: the
+    /// constants `ones(n)`, `eye(n)`, … are calls; names and numbers are free.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// A leaf.

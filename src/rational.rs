@@ -9,6 +9,7 @@
 
 use crate::build;
 use crate::expr::{Expr, Func, Op};
+use crate::shape::Shape;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::{BTreeMap, HashMap};
@@ -45,32 +46,11 @@ pub fn normalize(e: &Expr) -> Expr {
             memo: HashMap::new(),
         }
         .go(e);
-        if size(&candidate) < size(&best) {
+        if candidate.size() < best.size() {
             best = candidate;
         }
     }
     best
-}
-
-/// The size of a form as a reader counts it: operators, calls and transposes (the constants
-/// `ones(n)`, `eye(n)`, … are calls); names and numbers are free.
-fn size(e: &Expr) -> usize {
-    fn go(e: &Expr, memo: &mut HashMap<Expr, usize>) -> usize {
-        if let Some(&n) = memo.get(e) {
-            return n;
-        }
-        let own: usize = match e.op {
-            Op::Num(_) | Op::Var(..) | Op::Dvar(_) => 0,
-            _ => 1,
-        };
-        let n = e
-            .args
-            .iter()
-            .fold(own, |n, a| n.saturating_add(go(a, memo)));
-        memo.insert(e.clone(), n);
-        n
-    }
-    go(e, &mut HashMap::new())
 }
 
 /// Which form of a part wins when the two are of equal size.
@@ -98,7 +78,12 @@ impl Normalizer {
             e.clone()
         } else {
             let args = e.args.iter().map(|a| self.go(a)).collect();
-            build::apply(e.op.clone(), args)
+            let rebuilt = build::apply(e.op.clone(), args);
+            let merged = merged_powers(&rebuilt).unwrap_or(rebuilt);
+            match self.distributed(&merged) {
+                Some(d) if d.size() < merged.size() => d,
+                _ => merged,
+            }
         };
         self.memo.insert(e.clone(), out.clone());
         out
@@ -110,7 +95,7 @@ impl Normalizer {
         let mut atoms = Atoms::default();
         let read = read(e, &mut atoms, self);
         let kept = self.rebuild_plain(e);
-        let Some(fraction) = read.map(cancel) else {
+        let Some(fraction) = read.map(cancel).map(|f| sigmoids(f, &mut atoms)) else {
             return kept;
         };
         let mut normal = write(&fraction, &atoms.list);
@@ -118,7 +103,7 @@ impl Normalizer {
             // Every array atom cancelled: the value is a scalar spread over e's shape.
             normal = build::mul(normal, Expr::ones(e.shape));
         }
-        let (n, k) = (size(&normal), size(&kept));
+        let (n, k) = (normal.size(), kept.size());
         if n < k || (n == k && self.ties == Ties::Normal) {
             normal
         } else {
@@ -142,13 +127,39 @@ impl Normalizer {
         let product = build::had(build::t(row.clone()), w.clone());
         let sum = build::call(Func::Sum, self.normal_part(&product));
         let kept = build::mul(self.go(row), self.go(w));
-        if size(&sum) >= size(&kept) {
+        if sum.size() >= kept.size() {
             return None;
         }
         Some(match left {
             Some(left) => build::mul(self.go(left), sum),
             None => sum,
         })
+    }
+
+    /// A matrix product over a sum, distributed and normalized: X*(inv(X) + X*inv(X)^2) is
+    /// 2*inv(X) once the powers merge and like terms combine.
+    fn distributed(&mut self, e: &Expr) -> Option<Expr> {
+        if e.op != Op::Mul || e.a().shape.is_scalar() || e.b().shape.is_scalar() {
+            return None;
+        }
+        let is_sum = |x: &Expr| matches!(x.op, Op::Add | Op::Sub) && x.a().shape == x.b().shape;
+        let (a, b) = (e.a(), e.b());
+        let spread = if is_sum(b) {
+            let terms = vec![
+                build::mul(a.clone(), b.a().clone()),
+                build::mul(a.clone(), b.b().clone()),
+            ];
+            build::apply(b.op.clone(), terms)
+        } else if is_sum(a) {
+            let terms = vec![
+                build::mul(a.a().clone(), b.clone()),
+                build::mul(a.b().clone(), b.clone()),
+            ];
+            build::apply(a.op.clone(), terms)
+        } else {
+            return None;
+        };
+        Some(self.go(&spread))
     }
 
     /// `e` rebuilt over normalized atoms, its own operators kept.
@@ -158,6 +169,105 @@ impl Normalizer {
         }
         let args = e.args.iter().map(|a| self.rebuild_plain(a)).collect();
         build::apply(e.op.clone(), args)
+    }
+}
+
+/// A matrix product with neighbouring powers of one square matrix merged, inverses as
+/// negative powers: X*inv(X)^2 is inv(X), X^2*X is X^3, inv(X)*X*A is A.
+/// The inverse of a product of square factors is opened where that lets powers merge:
+/// B*inv(X*B) is inv(X).
+fn merged_powers(e: &Expr) -> Option<Expr> {
+    if e.op != Op::Mul || e.shape.is_scalar() {
+        return None;
+    }
+    let (mut scalars, mut factors) = (Vec::new(), Vec::new());
+    matrix_factors(e, &mut scalars, &mut factors);
+    merged_factors(scalars.clone(), factors.clone(), e.shape)
+        .or_else(|| {
+            merged_factors(
+                scalars,
+                factors.into_iter().flat_map(opened_inverse).collect(),
+                e.shape,
+            )
+        })
+        .filter(|merged| merged.size() < e.size())
+}
+
+/// inv(A*B*C) as inv(C)*inv(B)*inv(A) when every factor is square; anything else as it is.
+fn opened_inverse(e: Expr) -> Vec<Expr> {
+    if e.op != Op::Call(Func::Inv) || e.a().op != Op::Mul {
+        return vec![e];
+    }
+    let (mut scalars, mut factors) = (Vec::new(), Vec::new());
+    matrix_factors(e.a(), &mut scalars, &mut factors);
+    if !scalars.is_empty() || !factors.iter().all(|f| f.shape.is_square()) {
+        return vec![e];
+    }
+    (factors.into_iter().rev())
+        .map(|f| build::call(Func::Inv, f))
+        .collect()
+}
+
+/// The product of `scalars` and `factors`, neighbouring powers merged; `None` if none merge.
+fn merged_factors(mut scalars: Vec<Expr>, factors: Vec<Expr>, shape: Shape) -> Option<Expr> {
+    let mut merged: Vec<(Expr, i64)> = Vec::new();
+    let mut changed = false;
+    for factor in factors {
+        let (base, k) = power_of(factor);
+        match merged.last_mut() {
+            Some((last, j)) if *last == base && base.shape.is_square() => {
+                *j += k;
+                changed = true;
+                if *j == 0 {
+                    merged.pop();
+                }
+            }
+            _ => merged.push((base, k)),
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let written = merged.into_iter().map(|(base, k)| match k {
+        1 => base,
+        -1 => build::call(Func::Inv, base),
+        k if k > 0 => build::pow(base, Expr::int(k)),
+        k => build::pow(build::call(Func::Inv, base), Expr::int(-k)),
+    });
+    let product = written
+        .reduce(build::mul)
+        .unwrap_or_else(|| Expr::eye(shape.rows));
+    scalars.push(product);
+    scalars.into_iter().reduce(build::mul)
+}
+
+/// The scalar factors and, in order, the array factors of a product of arrays and scalings.
+fn matrix_factors(e: &Expr, scalars: &mut Vec<Expr>, arrays: &mut Vec<Expr>) {
+    match e.op {
+        Op::Mul if !e.shape.is_scalar() => {
+            matrix_factors(e.a(), scalars, arrays);
+            matrix_factors(e.b(), scalars, arrays);
+        }
+        _ if e.shape.is_scalar() => scalars.push(e.clone()),
+        _ => arrays.push(e.clone()),
+    }
+}
+
+/// (X, k) for X^k, (X, -k) for inv(X)^k and inv(X^k); (e, 1) for anything else.
+fn power_of(e: Expr) -> (Expr, i64) {
+    match e.op {
+        Op::Pow if !e.shape.is_scalar() => match small_integer(e.b()) {
+            Some(k) => {
+                let (base, j) = power_of(e.a().clone());
+                if j.abs() == 1 { (base, j * k) } else { (e, 1) }
+            }
+            None => (e, 1),
+        },
+        Op::Call(Func::Inv) => {
+            let (base, j) = power_of(e.a().clone());
+            (base, -j)
+        }
+        _ => (e, 1),
     }
 }
 
@@ -232,8 +342,9 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
         Op::Neg => scale(arg(0)?, &-BigRational::one()),
         Op::Add => add(arg(0)?, arg(1)?),
         Op::Sub => add(arg(0)?, scale(arg(1)?, &-BigRational::one())),
-        Op::Had | Op::Mul => multiply(arg(0)?, arg(1)?),
-        Op::HDiv | Op::Div => multiply(arg(0)?, reciprocal(arg(1)?)?),
+        // Products are where exp(u) meets 1/(1 + exp(u)), before sums spread them apart.
+        Op::Had | Op::Mul => sigmoids(multiply(arg(0)?, arg(1)?), atoms),
+        Op::HDiv | Op::Div => sigmoids(multiply(arg(0)?, reciprocal(arg(1)?)?), atoms),
         Op::HPow | Op::Pow => {
             let k = small_integer(e.b()).expect("an integer power");
             let base = arg(0)?;
@@ -362,6 +473,52 @@ fn monomial_mul(a: &Monomial, b: &Monomial, sign: i32) -> Monomial {
     exponents.into_iter().filter(|&(_, e)| e != 0).collect()
 }
 
+/// The logistic function recognized where a denominator is 1 + exp(±u):
+/// exp(u)./(1 + exp(u)) and 1./(1 + exp(-u)) are both sigmoid(u).
+fn sigmoids(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
+    let mut kept = Vec::new();
+    for factor in std::mem::take(&mut f.denominator) {
+        let exp_plus_one = (factor.len() == 2 && factor.get(&vec![]).is_some_and(One::is_one))
+            .then(|| {
+                factor
+                    .iter()
+                    .find(|(m, c)| m.len() == 1 && m[0].1 == 1 && c.is_one())
+            })
+            .flatten()
+            .map(|(m, _)| m[0].0)
+            .filter(|&i| atoms.list[i].op == Op::Call(Func::Exp));
+        let Some(i) = exp_plus_one else {
+            kept.push(factor);
+            continue;
+        };
+        let u = atoms.list[i].a().clone();
+        let (u, over) = match u.op {
+            Op::Neg => (u.a().clone(), vec![]),
+            _ => (u, vec![(i, 1)]),
+        };
+        // exp(u)/(1 + exp(u)) needs exp(u) in every term of the numerator.
+        let divides = |m: &Monomial| {
+            over.iter()
+                .all(|o| m.iter().any(|t| t.0 == o.0 && t.1 >= 1))
+        };
+        if !f.numerator.keys().all(divides) {
+            kept.push(factor);
+            continue;
+        }
+        let sigmoid = vec![(atoms.of(build::call(Func::Sigmoid, u)), 1)];
+        f.numerator = (f.numerator.iter())
+            .map(|(m, c)| {
+                (
+                    monomial_mul(&monomial_mul(m, &over, -1), &sigmoid, 1),
+                    c.clone(),
+                )
+            })
+            .collect();
+    }
+    f.denominator = kept;
+    f
+}
+
 /// Cancels each denominator factor that divides the numerator exactly.
 fn cancel(mut f: Fraction) -> Fraction {
     let mut kept = Vec::new();
@@ -419,8 +576,28 @@ fn write(f: &Fraction, atoms: &[Expr]) -> Expr {
     })
 }
 
-/// The polynomial as a sum, a number common to all its terms in front: 1/2*(x*x' - inv(P)).
+/// The polynomial as a sum, what is common to all its terms in front: a number,
+/// 1/2*(x*x' - inv(P)), and powers of atoms, det(X)*(P - Q), c.*(s - y).
+/// A common power is taken out only where that is smaller: 2*(A/s - B/s^2) stays.
 fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
+    let plain = write_poly_numbers(p, atoms);
+    let Some(common) = common_monomial(p) else {
+        return plain;
+    };
+    let rest: Poly = (p.iter())
+        .map(|(m, k)| (monomial_mul(m, &common, -1), k.clone()))
+        .collect();
+    let factor = write_term(&common, &BigRational::one(), atoms);
+    let factored = elementwise_product(factor, write_poly(&rest, atoms));
+    if factored.size() < plain.size() {
+        factored
+    } else {
+        plain
+    }
+}
+
+/// The polynomial as a sum, a number common to all its terms in front.
+fn write_poly_numbers(p: &Poly, atoms: &[Expr]) -> Expr {
     let content = (p.len() > 1).then(|| common_number(p)).flatten();
     match content {
         Some(c) => {
@@ -429,6 +606,29 @@ fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
         }
         None => write_sum(p, atoms),
     }
+}
+
+/// The powers of atoms that divide every term of a sum of two or more terms, if any: each
+/// atom's smallest exponent where it has the same sign in every term.
+fn common_monomial(p: &Poly) -> Option<Monomial> {
+    if p.len() < 2 {
+        return None;
+    }
+    let mut terms = p.keys();
+    let mut common: Monomial = terms.next()?.clone();
+    for m in terms {
+        common.retain_mut(|(atom, e)| {
+            let Some(&(_, f)) = m.iter().find(|(a, _)| a == atom) else {
+                return false;
+            };
+            if (*e > 0) != (f > 0) {
+                return false;
+            }
+            *e = if *e > 0 { (*e).min(f) } else { (*e).max(f) };
+            true
+        });
+    }
+    (!common.is_empty()).then_some(common)
 }
 
 /// The positive number g ≠ 1 that every coefficient is an integer multiple of (their gcd), if
@@ -471,19 +671,29 @@ fn write_term(m: &Monomial, c: &BigRational, atoms: &[Expr]) -> Expr {
             _ => build::hpow(base, Expr::int(e.into())),
         }
     };
-    let up = (m.iter().filter(|(_, e)| *e > 0))
-        .map(|&(a, e)| power(a, e))
-        .reduce(elementwise_product)
-        .unwrap_or_else(|| Expr::int(1));
-    let down: Option<Expr> = (m.iter().filter(|(_, e)| *e < 0))
-        .map(|&(a, e)| power(a, -e))
-        .reduce(elementwise_product);
-    let magnitude = match down {
-        Some(d) => quotient(up, d),
-        None => up,
+    // Scalars in front of the arrays, so that they leave the products and transposes
+    // around (d*(r./s), not (d*r)./s); scalar divisors last (A/s).
+    let of = |scalar: bool, sign: i32| {
+        (m.iter())
+            .filter(|&&(a, e)| atoms[a].shape.is_scalar() == scalar && e.signum() == sign)
+            .map(|&(a, e)| power(a, e.abs()))
+            .reduce(elementwise_product)
+    };
+    let array = match (of(false, 1), of(false, -1)) {
+        (Some(up), Some(down)) => Some(quotient(up, down)),
+        (None, Some(down)) => Some(quotient(Expr::int(1), down)),
+        (up, None) => up,
+    };
+    let product = match (of(true, 1), array) {
+        (Some(s), Some(a)) => build::mul(s, a),
+        (s, a) => s.or(a).unwrap_or_else(|| Expr::int(1)),
+    };
+    let product = match of(true, -1) {
+        Some(down) => quotient(product, down),
+        None => product,
     };
     // The number in front, where the constructors fold it into the scalings around.
-    build::mul(Expr::num(c.clone()), magnitude)
+    build::mul(Expr::num(c.clone()), product)
 }
 
 fn elementwise_product(a: Expr, b: Expr) -> Expr {

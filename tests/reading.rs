@@ -128,14 +128,14 @@ fn a_scalar_broadcast_over_a_conventional_vector_is_noted() {
     noted(
         "y*theta'*x - log(1 + exp(theta'*x))",
         "theta",
-        "y*x' - exp(theta'*x)*ones(n)*x'/(exp(theta'*x) + 1)",
+        "y*x' - sigmoid(theta'*x)*ones(n)*x'",
         "y",
         "declare `y: R` if it is a scalar",
     );
     quiet(
         "y: R; y*theta'*x - log(1 + exp(theta'*x))",
         "theta",
-        "(y - exp(theta'*x)/(exp(theta'*x) + 1))*x'",
+        "(y - sigmoid(theta'*x))*x'",
     );
     // A sum around it says the name is an array: nothing to note.
     quiet("sum(log(1 + exp(v)))", "v", "sigmoid(v)'");
