@@ -344,13 +344,35 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
         Op::Sub => add(arg(0)?, scale(arg(1)?, &-BigRational::one())),
         // Products are where exp(u) meets 1/(1 + exp(u)), before sums spread them apart.
         Op::Had | Op::Mul => sigmoids(multiply(arg(0)?, arg(1)?), atoms),
-        Op::HDiv | Op::Div => sigmoids(multiply(arg(0)?, reciprocal(arg(1)?)?), atoms),
+        Op::HDiv | Op::Div => {
+            let above = arg(0)?;
+            // a ./ u.^k is read as a .* u.^(-k), so that a power of a sum goes below the bar.
+            let divisor = e.b();
+            let below = match divisor.op {
+                Op::HPow | Op::Pow if small_integer(divisor.b()).is_some_and(|k| k > 0) => {
+                    let k = small_integer(divisor.b()).expect("an integer power");
+                    let inverse =
+                        build::apply(divisor.op.clone(), vec![divisor.a().clone(), Expr::int(-k)]);
+                    read(&inverse, atoms, normalizer)?
+                }
+                _ => reciprocal(read(divisor, atoms, normalizer)?)?,
+            };
+            sigmoids(multiply(above, below), atoms)
+        }
         Op::HPow | Op::Pow => {
             let k = small_integer(e.b()).expect("an integer power");
             let base = arg(0)?;
             // A power of a sum stays one factor, (1 + u.^2).^2, never expanded into the
-            // binomial sum a reader would have to factor back.
-            if base.numerator.len() > 1 || !base.denominator.is_empty() {
+            // binomial sum a reader would have to factor back; below a fraction bar it is
+            // that factor k times, so that it cancels with the factor's other powers.
+            let sum = base.numerator.len() > 1 || !base.denominator.is_empty();
+            if sum && k < 0 {
+                let below = reciprocal(base)?;
+                return (0..-k).try_fold(constant(BigRational::one()), |p, _| {
+                    Some(multiply(p, below.clone()))
+                });
+            }
+            if sum {
                 let written = write(&cancel(base), &atoms.list);
                 let atom = atoms.of(build::apply(e.op.clone(), vec![written, e.b().clone()]));
                 return Some(Fraction {
@@ -385,29 +407,28 @@ fn scale(mut f: Fraction, by: &BigRational) -> Fraction {
     f
 }
 
-/// a/D + b/E over the common denominator: the factors of both, once each where they are shared.
+/// a/D + b/E over the common denominator: the factors of both, a factor shared k times
+/// counted k times (D and E are multisets: 1/(1 + u) + 1/(1 + u)^2 has (1 + u)^2 below).
 fn add(a: Fraction, b: Fraction) -> Fraction {
-    let mut common = a.denominator.clone();
-    let mut only_b = Vec::new();
-    for factor in &b.denominator {
-        match common.iter().position(|f| f == factor) {
-            Some(_) => {}
-            None => only_b.push(factor.clone()),
-        }
-    }
-    let mut only_a = a.denominator.clone();
-    for factor in &b.denominator {
-        if let Some(i) = only_a.iter().position(|f| f == factor) {
-            only_a.remove(i);
-        }
-    }
-    common.extend(only_b.iter().cloned());
+    let only_a = multiset_difference(&a.denominator, &b.denominator);
+    let only_b = multiset_difference(&b.denominator, &a.denominator);
     let left = only_b.iter().fold(a.numerator, |p, f| poly_mul(&p, f));
     let right = only_a.iter().fold(b.numerator, |p, f| poly_mul(&p, f));
     Fraction {
         numerator: poly_add(left, right),
-        denominator: common,
+        denominator: [a.denominator, only_b].concat(),
     }
+}
+
+/// The factors of `a` left after taking out each of `b`'s once.
+fn multiset_difference(a: &[Poly], b: &[Poly]) -> Vec<Poly> {
+    let mut left = a.to_vec();
+    for factor in b {
+        if let Some(i) = left.iter().position(|f| f == factor) {
+            left.remove(i);
+        }
+    }
+    left
 }
 
 fn multiply(a: Fraction, b: Fraction) -> Fraction {

@@ -278,3 +278,24 @@ fn regression_the_gradient_through_vec_of_a_transposed_row_seed() {
     }
     sound("B: R^(m x n); (vec(B)'*vec(log(B)))*sum(B)", "B");
 }
+
+#[test]
+fn regression_a_sum_over_a_factor_and_its_square_kept_one_factor() {
+    // a/D + b/D² was added over D alone (a shared denominator factor was counted once however
+    // often it occurred), so b lost a factor D: three wrong answers in the 100,000-program
+    // property campaign, all through (1 + u.^2) and its square.
+    sound(
+        "y: R^n; x: R^n; sqrt(norm2(-((y + y).*x)./(y.^2 + 1))^2 + 1)",
+        "y",
+    );
+    sound(
+        "B: R^(m x n); (B./(norm2(-(B.*B)./(B.^2 + 1))^2 + 1))./ones(m, n)",
+        "B",
+    );
+    sound("B: R^(m x n); norm2(B./(B.^2 + 1))^2", "B");
+    sound("y./(1 + y) + y./(1 + y).^2 + y./(1 + y).^3", "y");
+    assert_eq!(
+        text("B: R^(m x n); norm2(B./(B.^2 + 1))^2", "B"),
+        "(2*(B - B.^3)./(1 + B.^2).^3)'"
+    );
+}
