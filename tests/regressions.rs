@@ -308,4 +308,28 @@ fn regression_the_check_inverts_by_lu_not_by_cofactors() {
     let input = "b: R; B: R^(m x n); logdet(exp(sin(B.^B))*(b*B)'*step(eye(m))^3*(exp(sin(B.^B))*(b*B)'*step(eye(m))^3)' + eye(m))";
     sound(input, "b");
     sound("z: R^m; norm2((-ones(m)./z)./(sqrt(z).^2 + 1))", "z");
+    // At the campaign's point (m = 4, n = 2), the trace of the inverse NumPy computes.
+    let b = 0.9792042078779779;
+    let entries = [
+        1.3327514293272134,
+        1.325436054702245,
+        0.7664404654285741,
+        1.3231511237180222,
+        0.7371594673891353,
+        0.8143167086390888,
+        1.3355847765088775,
+        0.8368392177671609,
+    ];
+    let mut point = nabla::eval::Point::default();
+    point.sizes.insert("m".into(), 4);
+    point.sizes.insert("n".into(), 2);
+    point
+        .values
+        .insert("b".into(), nabla::eval::Value::from_element(1, 1, b));
+    let value = nabla::eval::Value::from_column_slice(4, 2, &entries);
+    point.values.insert("B".into(), value);
+    let text = "b: R; B: R^(m x n); tr(inv(eye(m) + exp(sin(B.^B))*B'*(b*step(eye(m))^3)^2*B*exp(sin(B.^B))'))";
+    let typed = nabla::read(text).expect("reads");
+    let trace = nabla::eval::eval(&typed.expr, &point).expect("evaluates")[(0, 0)];
+    assert!((trace - 2.996167442784449).abs() < 1e-9, "{trace}");
 }
