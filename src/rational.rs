@@ -70,7 +70,9 @@ impl Normalizer {
         if let Some(done) = self.memo.get(e) {
             return done.clone();
         }
-        let out = if is_elementwise(e) {
+        let out = if let Some(d) = self.diagonal_sum(e) {
+            d
+        } else if is_elementwise(e) {
             self.normal_part(e)
         } else if let Some(sum) = self.inner_product_as_sum(e) {
             sum
@@ -109,6 +111,27 @@ impl Normalizer {
         } else {
             kept
         }
+    }
+
+    /// A sum of diagonal matrices as one, its diagonal normalized, where that is smaller:
+    /// eye(n) + diag(s.^2./c.^2) is diag(1 + s.^2./c.^2), and so diag(1./c.^2) for s = sin(x)
+    /// and c = cos(x).
+    fn diagonal_sum(&mut self, e: &Expr) -> Option<Expr> {
+        if !matches!(e.op, Op::Add | Op::Sub) || e.shape.is_scalar() {
+            return None;
+        }
+        let diagonal = diagonal_of_sum(e)?;
+        let merged = build::call(Func::Diag, self.go(&diagonal));
+        let kept = build::apply(e.op.clone(), e.args.iter().map(|a| self.go(a)).collect());
+        let kept = match is_elementwise(&kept) {
+            true => self.normal_part(&kept),
+            false => kept,
+        };
+        Some(if merged.size() < kept.size() {
+            merged
+        } else {
+            kept
+        })
     }
 
     /// An inner product u'*w written sum(u .* w) where the elementwise product cancels to
@@ -174,6 +197,29 @@ impl Normalizer {
 
 /// A matrix product with neighbouring powers of one square matrix merged, inverses as
 /// negative powers: X*inv(X)^2 is inv(X), X^2*X is X^3, inv(X)*X*A is A.
+/// The column u with diag(u) = `e` for a sum, difference or scaling of diagonal matrices
+/// diag(v) and identities (diag(1)).
+fn diagonal_of_sum(e: &Expr) -> Option<Expr> {
+    match e.op {
+        Op::Call(Func::Diag) if e.a().shape.is_column() => Some(e.a().clone()),
+        Op::Eye => Some(Expr::ones(Shape::column(e.shape.rows))),
+        Op::Add if e.a().shape == e.b().shape => {
+            Some(build::add(diagonal_of_sum(e.a())?, diagonal_of_sum(e.b())?))
+        }
+        Op::Sub if e.a().shape == e.b().shape => {
+            Some(build::sub(diagonal_of_sum(e.a())?, diagonal_of_sum(e.b())?))
+        }
+        Op::Neg => Some(build::neg(diagonal_of_sum(e.a())?)),
+        Op::Mul if e.a().shape.is_scalar() => {
+            Some(build::mul(e.a().clone(), diagonal_of_sum(e.b())?))
+        }
+        Op::Div if e.b().shape.is_scalar() => {
+            Some(build::div(diagonal_of_sum(e.a())?, e.b().clone()))
+        }
+        _ => None,
+    }
+}
+
 /// The inverse of a product of square factors is opened where that lets powers merge:
 /// B*inv(X*B) is inv(X).
 fn merged_powers(e: &Expr) -> Option<Expr> {
@@ -608,8 +654,16 @@ fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
     let rest: Poly = (p.iter())
         .map(|(m, k)| (monomial_mul(m, &common, -1), k.clone()))
         .collect();
-    let factor = write_term(&common, &BigRational::one(), atoms);
-    let factored = elementwise_product(factor, write_poly(&rest, atoms));
+    // Common divisors divide the sum: (X*w - y)./s, not 1./s.*(X*w - y).
+    let (up, down): (Monomial, Monomial) = common.iter().partition(|(_, e)| *e > 0);
+    let down: Monomial = down.into_iter().map(|(a, e)| (a, -e)).collect();
+    let mut factored = write_poly(&rest, atoms);
+    if !up.is_empty() {
+        factored = elementwise_product(write_term(&up, &BigRational::one(), atoms), factored);
+    }
+    if !down.is_empty() {
+        factored = quotient(factored, write_term(&down, &BigRational::one(), atoms));
+    }
     if factored.size() < plain.size() {
         factored
     } else {
@@ -649,6 +703,9 @@ fn common_monomial(p: &Poly) -> Option<Monomial> {
             true
         });
     }
+    // A divisor is common only where every term has it to the same power: (u - v)./s, but
+    // u/s - v/s^2 stays (not (u - v/s)/s, a fraction inside a fraction).
+    common.retain(|&(atom, e)| e > 0 || p.keys().all(|m| m.contains(&(atom, e))));
     (!common.is_empty()).then_some(common)
 }
 
@@ -725,7 +782,15 @@ fn elementwise_product(a: Expr, b: Expr) -> Expr {
     }
 }
 
+/// a / b, a scalar factor of `a` kept in front of an elementwise quotient: c*(u./v).
 fn quotient(a: Expr, b: Expr) -> Expr {
+    if !b.shape.is_scalar()
+        && a.op == Op::Mul
+        && a.a().shape.is_scalar()
+        && !a.b().shape.is_scalar()
+    {
+        return build::mul(a.a().clone(), quotient(a.b().clone(), b));
+    }
     if b.shape.is_scalar() {
         build::div(a, b)
     } else {

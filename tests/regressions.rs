@@ -296,7 +296,7 @@ fn regression_a_sum_over_a_factor_and_its_square_kept_one_factor() {
     sound("y./(1 + y) + y./(1 + y).^2 + y./(1 + y).^3", "y");
     assert_eq!(
         text("B: R^(m x n); norm2(B./(B.^2 + 1))^2", "B"),
-        "(2*(B - B.^3)./(1 + B.^2).^3)'"
+        "2*((B - B.^3)./(1 + B.^2).^3)'"
     );
 }
 
