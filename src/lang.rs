@@ -6,6 +6,7 @@ use crate::expr::{Expr, Func, Op};
 use crate::rules::Facts;
 use crate::shape::Shape;
 use egg::{Analysis, DidMerge, EGraph, Id, Language};
+use smallvec::SmallVec;
 use std::fmt;
 
 /// An e-node: an operator, the shape of a leaf (a fixed placeholder for inner nodes, whose shape
@@ -16,8 +17,9 @@ pub struct Math {
     pub op: Op,
     /// The shape of a leaf; `Shape::SCALAR` for inner nodes.
     pub leaf_shape: Shape,
-    /// The children.
-    pub children: Vec<Id>,
+    /// The children (at most two: inline, so that copying an e-node allocates nothing; a
+    /// `SmallVec` hashes and orders as the `Vec` it replaces).
+    pub children: SmallVec<[Id; 2]>,
 }
 
 impl Language for Math {
@@ -101,7 +103,7 @@ impl Analysis<Math> for MatrixAnalysis {
             let leaf = egraph.add(Math {
                 op: Op::Num(n),
                 leaf_shape: Shape::SCALAR,
-                children: vec![],
+                children: SmallVec::new(),
             });
             egraph.union(id, leaf);
         }

@@ -4,7 +4,7 @@
 use crate::build;
 use crate::expr::{Expr, Op};
 use crate::lang::{Math, MatrixAnalysis};
-use crate::rules::{self, Facts, Pat, Rule};
+use crate::rules::{self, Pat, Rule};
 use crate::shape::Shape;
 use egg::{
     ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst,
@@ -502,8 +502,11 @@ pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
     let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, class: Id, subst: &Subst| {
         graph[class].data.num.is_none()
             && conditions.iter().all(|(predicate, vars)| {
-                let facts: Vec<&Facts> = vars.iter().map(|v| &graph[subst[*v]].data).collect();
-                predicate.holds(&facts)
+                let facts = |i: usize| &graph[subst[vars[i]]].data;
+                match vars.len() {
+                    1 => predicate.holds(&[facts(0)]),
+                    _ => predicate.holds(&[facts(0), facts(1)]),
+                }
             })
             && typed_shape(&right, &|v| graph[subst[var_of(v)]].data.shape)
                 == Some(graph[class].data.shape)
@@ -528,9 +531,11 @@ fn typed_shape(pat: &Pat, shape_of_var: &dyn Fn(egg::Symbol) -> Shape) -> Option
             _ => None,
         };
     };
-    let shapes = (args.iter())
-        .map(|a| typed_shape(a, shape_of_var))
-        .collect::<Option<Vec<Shape>>>()?;
+    // No operator takes more than two arguments; an array, for this runs on every match.
+    let mut shapes = [Shape::SCALAR; 2];
+    for (shape, arg) in shapes.iter_mut().zip(args) {
+        *shape = typed_shape(arg, shape_of_var)?;
+    }
     let elementwise = |a: Shape, b: Shape| a == b || a.is_scalar() || b.is_scalar();
     let defined = match op {
         Op::Mul => {
@@ -551,7 +556,7 @@ fn typed_shape(pat: &Pat, shape_of_var: &dyn Fn(egg::Symbol) -> Shape) -> Option
     let node = Math {
         op: op.clone(),
         leaf_shape: Shape::SCALAR,
-        children: Vec::new(),
+        children: Default::default(),
     };
     defined.then(|| crate::lang::shape_of(&node, &|i| shapes[i]))
 }
