@@ -264,6 +264,8 @@ pub struct Node {
     /// A structural hash, computed once from the children's, so that hashing and comparing
     /// large expressions (shared-subexpression search, e-graph conversion) stays cheap.
     hash: u64,
+    /// The nodes on the longest path down to a leaf (a leaf is 1), computed once.
+    depth: u32,
 }
 
 /// A shared, immutable typed expression; equality and hashing are structural.
@@ -346,11 +348,13 @@ impl Interner {
         if let Some(node) = found {
             return Expr(node);
         }
+        let depth = 1 + args.iter().map(|a| a.depth).max().unwrap_or(0);
         let node = Arc::new(Node {
             op,
             args,
             shape,
             hash,
+            depth,
         });
         bucket.push(Arc::downgrade(&node));
         self.entries += 1;
@@ -429,6 +433,11 @@ impl Expr {
         } else {
             Expr::leaf(Op::Ones, shape)
         }
+    }
+
+    /// The nodes on the longest path from this one down to a leaf: a leaf has depth 1.
+    pub fn depth(&self) -> usize {
+        self.0.depth as usize
     }
 
     /// The first argument.
