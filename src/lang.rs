@@ -30,7 +30,7 @@ impl Language for Math {
     }
 
     fn matches(&self, other: &Self) -> bool {
-        self.op == other.op
+        same_op(&self.op, &other.op)
             && self.leaf_shape == other.leaf_shape
             && self.children.len() == other.children.len()
     }
@@ -42,6 +42,18 @@ impl Language for Math {
     fn children_mut(&mut self) -> &mut [Id] {
         &mut self.children
     }
+}
+
+/// `a == b`, decided inline for the operators without data (`Mul`, `T`, ...): e-matching
+/// compares operators more than anything else. Any other operator is compared in full.
+#[inline]
+fn same_op(a: &Op, b: &Op) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+        && match a {
+            Op::Eye | Op::Ones | Op::Zero | Op::Neg | Op::Add | Op::Sub | Op::Mul | Op::Div => true,
+            Op::Pow | Op::T | Op::Had | Op::HDiv | Op::HPow | Op::Kron | Op::Max | Op::Min => true,
+            _ => a == b,
+        }
 }
 
 impl fmt::Display for Math {
