@@ -608,7 +608,9 @@ impl CostFunction<Math> for TextbookCost {
     type Cost = Cost;
 
     fn cost<C: FnMut(Id) -> Cost>(&mut self, enode: &Math, mut costs: C) -> Cost {
-        let child: Vec<Cost> = enode.children.iter().map(|&c| costs(c)).collect();
+        // Inline: extraction costs every e-node several times over.
+        let child: smallvec::SmallVec<[Cost; 2]> =
+            enode.children.iter().map(|&c| costs(c)).collect();
         let below: f64 = child.iter().map(|c| c.total).sum();
         let own = match &enode.op {
             _ if enode.children.is_empty() => 1.0,
