@@ -267,6 +267,8 @@ pub struct Node {
     /// Operators, calls and transposes as a reader counts them (names and numbers free),
     /// the tree's, computed once from the children's.
     size: usize,
+    /// The nodes on the longest path down to a leaf (a leaf is 1), computed once.
+    depth: u32,
 }
 
 /// A shared, immutable typed expression; equality and hashing are structural.
@@ -351,12 +353,14 @@ impl Interner {
         }
         let own = usize::from(!matches!(op, Op::Num(_) | Op::Var(..) | Op::Dvar(_)));
         let size = (args.iter()).fold(own, |n, a| n.saturating_add(a.size));
+        let depth = 1 + args.iter().map(|a| a.depth).max().unwrap_or(0);
         let node = Arc::new(Node {
             op,
             args,
             shape,
             hash,
             size,
+            depth,
         });
         bucket.push(Arc::downgrade(&node));
         self.entries += 1;
@@ -441,6 +445,11 @@ impl Expr {
         } else {
             Expr::leaf(Op::Ones, shape)
         }
+    }
+
+    /// The nodes on the longest path from this one down to a leaf: a leaf has depth 1.
+    pub fn depth(&self) -> usize {
+        self.0.depth as usize
     }
 
     /// The first argument.

@@ -6,6 +6,7 @@ use crate::expr::{Expr, Func, Op};
 use crate::rules::Facts;
 use crate::shape::Shape;
 use egg::{Analysis, DidMerge, EGraph, Id, Language};
+use smallvec::SmallVec;
 use std::fmt;
 
 /// An e-node: an operator, the shape of a leaf (a fixed placeholder for inner nodes, whose shape
@@ -16,8 +17,9 @@ pub struct Math {
     pub op: Op,
     /// The shape of a leaf; `Shape::SCALAR` for inner nodes.
     pub leaf_shape: Shape,
-    /// The children.
-    pub children: Vec<Id>,
+    /// The children (at most two: inline, so that copying an e-node allocates nothing; a
+    /// `SmallVec` hashes and orders as the `Vec` it replaces).
+    pub children: SmallVec<[Id; 2]>,
 }
 
 impl Language for Math {
@@ -28,7 +30,7 @@ impl Language for Math {
     }
 
     fn matches(&self, other: &Self) -> bool {
-        self.op == other.op
+        same_op(&self.op, &other.op)
             && self.leaf_shape == other.leaf_shape
             && self.children.len() == other.children.len()
     }
@@ -40,6 +42,18 @@ impl Language for Math {
     fn children_mut(&mut self) -> &mut [Id] {
         &mut self.children
     }
+}
+
+/// `a == b`, decided inline for the operators without data (`Mul`, `T`, ...): e-matching
+/// compares operators more than anything else. Any other operator is compared in full.
+#[inline]
+fn same_op(a: &Op, b: &Op) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+        && match a {
+            Op::Eye | Op::Ones | Op::Zero | Op::Neg | Op::Add | Op::Sub | Op::Mul | Op::Div => true,
+            Op::Pow | Op::T | Op::Had | Op::HDiv | Op::HPow | Op::Kron | Op::Max | Op::Min => true,
+            _ => a == b,
+        }
 }
 
 impl fmt::Display for Math {
@@ -101,7 +115,7 @@ impl Analysis<Math> for MatrixAnalysis {
             let leaf = egraph.add(Math {
                 op: Op::Num(n),
                 leaf_shape: Shape::SCALAR,
-                children: vec![],
+                children: SmallVec::new(),
             });
             egraph.union(id, leaf);
         }

@@ -122,7 +122,17 @@ impl Derivative {
 
     /// The derivative in a given format, with repeated subexpressions named once (`t1 = ...`).
     pub fn format(&self, format: Format) -> String {
-        deep(|| self.format_here(format))
+        self.printed(|| self.format_here(format))
+    }
+
+    /// `print` on the calling thread when the derivative and the input are shallow enough for
+    /// any thread's stack (handing the work to a deep-stack worker costs more than printing a
+    /// small result), else on a worker.
+    fn printed<T: Send>(&self, print: impl FnOnce() -> T + Send) -> T {
+        if self.expr.depth().max(self.input.expr.depth()) <= SHALLOW {
+            return print();
+        }
+        deep(print)
     }
 
     fn format_here(&self, format: Format) -> String {
@@ -278,7 +288,7 @@ impl Derivative {
 
     /// A Markdown block for notes: the equation in display LaTeX, then the shapes.
     pub fn markdown(&self) -> String {
-        deep(|| self.markdown_here())
+        self.printed(|| self.markdown_here())
     }
 
     fn markdown_here(&self) -> String {
@@ -325,7 +335,7 @@ impl Derivative {
     /// the `vec_form` note (or null), the derivative in every format, and the `check` when one
     /// was run.
     pub fn json(&self, check: Option<&check::CheckReport>) -> String {
-        deep(|| self.json_here(check))
+        self.printed(|| self.json_here(check))
     }
 
     fn json_here(&self, check: Option<&check::CheckReport>) -> String {
@@ -430,6 +440,10 @@ fn read_here(input: &str) -> Result<Typed> {
     infer::check_expanded_size(&typed, &program)?;
     Ok(typed)
 }
+
+/// Derivatives at most this deep are printed on the caller's thread: printing recurses once
+/// per level, with a small frame each.
+const SHALLOW: usize = 64;
 
 /// Runs `work` on a deep-stack worker, passing a panic on as it is (for calls that cannot fail).
 fn deep<T: Send>(work: impl FnOnce() -> T + Send) -> T {

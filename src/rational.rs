@@ -607,6 +607,9 @@ fn leading(p: &Poly) -> Option<(&Monomial, &BigRational)> {
 /// n / d when d divides n exactly (long division by leading terms, bounded); else `None`.
 fn divide(n: &Poly, d: &Poly) -> Option<Poly> {
     let (dm, dc) = leading(d)?;
+    if !n.is_empty() && !spans(n, d) {
+        return None;
+    }
     let (mut remainder, mut quotient) = (n.clone(), Poly::new());
     for _ in 0..4 * MAX_TERMS {
         let Some((rm, rc)) = leading(&remainder) else {
@@ -618,6 +621,24 @@ fn divide(n: &Poly, d: &Poly) -> Option<Poly> {
         quotient = poly_add(quotient, term);
     }
     None
+}
+
+/// Whether `n` spans at least as many powers of every atom as `d` does, as it must if `d`
+/// divides it: the exponents of a product span those of both factors. Without this test, a
+/// division that cannot succeed runs its whole bound, its coefficients growing at each step
+/// (a division by 1 + 729*y.^6 took half a second).
+fn spans(n: &Poly, d: &Poly) -> bool {
+    (d.keys().flatten()).all(|&(atom, _)| width(n, atom) >= width(d, atom))
+}
+
+/// The highest power of `atom` in `p` less the lowest (an atom missing from a term is there
+/// to the power 0).
+fn width(p: &Poly, atom: usize) -> i32 {
+    let power = |m: &Monomial| m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e);
+    let (low, high) = (p.keys().map(power)).fold((i32::MAX, i32::MIN), |(low, high), e| {
+        (low.min(e), high.max(e))
+    });
+    high.saturating_sub(low)
 }
 
 /// The fraction as an expression: its terms with positive coefficients first, each term's

@@ -4,16 +4,17 @@
 use crate::build;
 use crate::expr::{Expr, Op};
 use crate::lang::{Math, MatrixAnalysis};
-use crate::rules::{self, Facts, Pat, Rule};
+use crate::rules::{self, Pat, Rule};
 use crate::shape::Shape;
 use egg::{
     ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst,
-    RecExpr, Rewrite, Runner, Subst, Var,
+    RecExpr, Rewrite, Subst, Var,
 };
 use num_traits::Signed;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Duration;
+
+mod saturate;
 
 /// Bounds on one simplification; reaching one still gives a correct (less simple) result.
 /// Only counts bound saturation, never the wall clock, so that the printed form depends on the
@@ -210,22 +211,22 @@ fn simplify_whole(e: &Expr, limits: Limits) -> (Expr, Report) {
             },
         );
     }
-    let (runner, root) = saturate(EGraph::default(), e, limits);
+    let (run, root) = saturate(EGraph::default(), e, limits);
     let report = Report {
-        nodes: runner.egraph.total_number_of_nodes(),
-        iterations: runner.iterations.len(),
-        stop: format!("{:?}", runner.stop_reason),
+        nodes: run.egraph.total_number_of_nodes(),
+        iterations: run.iterations,
+        stop: format!("{:?}", Some(run.stop)),
     };
-    let (_, best) = Extractor::new(&runner.egraph, TextbookCost).find_best(root);
+    let (_, best) = Extractor::new(&run.egraph, TextbookCost).find_best(root);
     (tidied(from_rec(&best)), report)
 }
 
 /// The simplest form, with the chain of rewrites that reaches it from `e`: each step the rule
 /// (by name, or `constant folding`) and the whole expression after it.
 pub fn simplify_explained(e: &Expr, limits: Limits) -> (Expr, Vec<(String, Expr)>) {
-    let (mut runner, root) = saturate(EGraph::default().with_explanations_enabled(), e, limits);
-    let (_, best) = Extractor::new(&runner.egraph, TextbookCost).find_best(root);
-    let mut explanation = runner.explain_equivalence(&to_rec(e), &best);
+    let (mut run, root) = saturate(EGraph::default().with_explanations_enabled(), e, limits);
+    let (_, best) = Extractor::new(&run.egraph, TextbookCost).find_best(root);
+    let mut explanation = run.egraph.explain_equivalence(&to_rec(e), &best);
     let mut steps: Vec<(String, Expr)> = (explanation.make_flat_explanation().iter().skip(1))
         .map(|term| {
             let rule = applied_rule(term).map_or("constant folding".to_string(), |r| {
@@ -268,22 +269,19 @@ fn saturate(
     graph: EGraph<Math, MatrixAnalysis>,
     e: &Expr,
     limits: Limits,
-) -> (Runner<Math, MatrixAnalysis>, Id) {
+) -> (saturate::Saturation, Id) {
     let mut graph = graph;
     let root = add_expr(&mut graph, e, &mut HashMap::new());
-    let runner = Runner::default()
-        .with_egraph(graph)
-        .with_iter_limit(limits.iterations)
-        .with_node_limit(limits.nodes)
-        // egg's own clock never stops a run (it would make the form depend on the machine);
-        // the derivation's deadline is checked between rounds instead, as an error.
-        .with_time_limit(Duration::from_secs(u32::MAX.into()))
-        .with_hook(|_| {
-            crate::budget::check();
-            Ok(())
-        })
-        .run(rewrites());
-    (runner, root)
+    // No clock stops a run (it would make the form depend on the machine); the derivation's
+    // deadline is checked between rounds instead, as an error.
+    let run = saturate::saturate(
+        graph,
+        rewrites(),
+        limits.iterations,
+        limits.nodes,
+        crate::budget::check,
+    );
+    (run, root)
 }
 
 fn to_rec(e: &Expr) -> RecExpr<Math> {
@@ -502,8 +500,11 @@ pub fn to_rewrite(rule: &Rule) -> Rewrite<Math, MatrixAnalysis> {
     let condition = move |graph: &mut EGraph<Math, MatrixAnalysis>, class: Id, subst: &Subst| {
         graph[class].data.num.is_none()
             && conditions.iter().all(|(predicate, vars)| {
-                let facts: Vec<&Facts> = vars.iter().map(|v| &graph[subst[*v]].data).collect();
-                predicate.holds(&facts)
+                let facts = |i: usize| &graph[subst[vars[i]]].data;
+                match vars.len() {
+                    1 => predicate.holds(&[facts(0)]),
+                    _ => predicate.holds(&[facts(0), facts(1)]),
+                }
             })
             && typed_shape(&right, &|v| graph[subst[var_of(v)]].data.shape)
                 == Some(graph[class].data.shape)
@@ -528,9 +529,11 @@ fn typed_shape(pat: &Pat, shape_of_var: &dyn Fn(egg::Symbol) -> Shape) -> Option
             _ => None,
         };
     };
-    let shapes = (args.iter())
-        .map(|a| typed_shape(a, shape_of_var))
-        .collect::<Option<Vec<Shape>>>()?;
+    // No operator takes more than two arguments; an array, for this runs on every match.
+    let mut shapes = [Shape::SCALAR; 2];
+    for (shape, arg) in shapes.iter_mut().zip(args) {
+        *shape = typed_shape(arg, shape_of_var)?;
+    }
     let elementwise = |a: Shape, b: Shape| a == b || a.is_scalar() || b.is_scalar();
     let defined = match op {
         Op::Mul => {
@@ -551,7 +554,7 @@ fn typed_shape(pat: &Pat, shape_of_var: &dyn Fn(egg::Symbol) -> Shape) -> Option
     let node = Math {
         op: op.clone(),
         leaf_shape: Shape::SCALAR,
-        children: Vec::new(),
+        children: Default::default(),
     };
     defined.then(|| crate::lang::shape_of(&node, &|i| shapes[i]))
 }
@@ -605,7 +608,9 @@ impl CostFunction<Math> for TextbookCost {
     type Cost = Cost;
 
     fn cost<C: FnMut(Id) -> Cost>(&mut self, enode: &Math, mut costs: C) -> Cost {
-        let child: Vec<Cost> = enode.children.iter().map(|&c| costs(c)).collect();
+        // Inline: extraction costs every e-node several times over.
+        let child: smallvec::SmallVec<[Cost; 2]> =
+            enode.children.iter().map(|&c| costs(c)).collect();
         let below: f64 = child.iter().map(|c| c.total).sum();
         let own = match &enode.op {
             _ if enode.children.is_empty() => 1.0,
