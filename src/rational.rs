@@ -666,8 +666,20 @@ fn write(f: &Fraction, atoms: &[Expr]) -> Expr {
 
 /// The polynomial as a sum, what is common to all its terms in front: a number,
 /// 1/2*(x*x' - inv(P)), and powers of atoms, det(X)*(P - Q), c.*(s - y).
-/// A common power is taken out only where that is smaller: 2*(A/s - B/s^2) stays.
+/// A common power is taken out only where that is smaller: 2*(A/s - B/s^2) stays. So is a
+/// factor 1 ± u or 1 ± u.^2 (the derivatives of sigmoid and tanh): s.*(1 - s).*(a - b), not
+/// s.*a - s.*b - s.^2.*a + s.^2.*b, which is longer and, where s rounds to 1, loses every
+/// digit to cancellation.
 fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
+    if let Some((factor, rest)) = binomial_factor(p) {
+        let factored = elementwise_product(write_poly(&factor, atoms), write_poly(&rest, atoms));
+        let plain = write_poly_numbers(p, atoms);
+        return if factored.size() <= plain.size() {
+            factored
+        } else {
+            plain
+        };
+    }
     let plain = write_poly_numbers(p, atoms);
     let Some(common) = common_monomial(p) else {
         return plain;
@@ -690,6 +702,58 @@ fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
     } else {
         plain
     }
+}
+
+/// (f, p / f) for f = 1 - u^2, 1 - u or 1 + u, u an atom of `p`, where the division is exact.
+fn binomial_factor(p: &Poly) -> Option<(Poly, Poly)> {
+    if p.len() < 2 {
+        return None;
+    }
+    let mut seen: Vec<usize> = p
+        .keys()
+        .flatten()
+        .filter(|(_, e)| *e > 0)
+        .map(|(a, _)| *a)
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    let one = BigRational::one();
+    for atom in seen {
+        // 1 - u divides p only if p vanishes at u = 1, 1 + u only if at u = -1, and 1 - u^2
+        // only if at both: a cheap test before a long division.
+        let (at_one, at_minus_one) = (vanishes_at(p, atom, 1), vanishes_at(p, atom, -1));
+        let candidates = [
+            (2, -one.clone(), at_one && at_minus_one),
+            (1, -one.clone(), at_one),
+            (1, one.clone(), at_minus_one),
+        ];
+        for (k, sign, possible) in candidates {
+            if possible {
+                let factor = Poly::from([(vec![], one.clone()), (vec![(atom, k)], sign)]);
+                let smaller = |q: &Poly| q.len() < p.len() && q.keys().any(|m| !m.is_empty());
+                if let Some(rest) = divide(p, &factor).filter(smaller) {
+                    return Some((factor, rest));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Whether `p` is zero with `atom` set to `value` (1 or -1).
+fn vanishes_at(p: &Poly, atom: usize, value: i32) -> bool {
+    let mut rest = Poly::new();
+    for (m, c) in p {
+        let power = m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e);
+        let sign = if value < 0 && power % 2 != 0 {
+            -c.clone()
+        } else {
+            c.clone()
+        };
+        let others: Monomial = m.iter().filter(|(a, _)| *a != atom).copied().collect();
+        rest = poly_add(rest, Poly::from([(others, sign)]));
+    }
+    rest.is_empty()
 }
 
 /// The polynomial as a sum, a number common to all its terms in front.

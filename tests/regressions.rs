@@ -333,3 +333,20 @@ fn regression_the_check_inverts_by_lu_not_by_cofactors() {
     let trace = nabla::eval::eval(&typed.expr, &point).expect("evaluates")[(0, 0)];
     assert!((trace - 2.996167442784449).abs() < 1e-9, "{trace}");
 }
+
+#[test]
+fn regression_the_determinant_of_a_scaled_matrix_is_not_scaled_once() {
+    // The new rule det(A*B) = det(A)*det(B) matched A to a scalar (1 x 1 is square): det(2*I)
+    // became 2*det(I), not 2^m. Five wrong answers in the campaign's first 18,000 programs;
+    // the rule tests now try every variable a rule lets be 1 x 1 as a scalar.
+    sound(
+        "y: R^n; z: R^m; det(eye(m)*eye(m)' + eye(m)).*(z.*((sigmoid(eye(m)*z).^2 + 1).^log(sum(exp(y)))))",
+        "y",
+    );
+    sound(
+        "a: R; y: R^n; (y.^2 + 1).^(det(eye(m)*eye(m)' + eye(m))/(a.^2 + 1))",
+        "a",
+    );
+    sound("det(2*X)", "X");
+    assert!(!text("det(2*X)", "X").starts_with("2*"));
+}

@@ -29,13 +29,18 @@ fn literal(rule: &Rule, var: &str) -> Option<&'static str> {
 
 /// The rule's text as nabla input: pattern variables become names (declared where a condition
 /// asks for a scalar, symmetric or square value), numeric variables become literals.
-fn as_input(rule: &Rule, side: &str) -> String {
+/// `scalars` names variables declared as scalars whatever their letter says.
+fn as_input(rule: &Rule, side: &str, scalars: &[String]) -> String {
     let mut decls = String::new();
     let mut text = side.to_string();
     for var in rule.lhs.vars() {
         let name = var.as_str();
         if let Some(value) = literal(rule, name) {
             text = text.replace(&format!("?{name}"), value);
+            continue;
+        }
+        if scalars.iter().any(|s| s == name) {
+            decls += &format!("{name}: R; ");
             continue;
         }
         for c in rule.conditions.iter().filter(|c| c.vars.contains(&var)) {
@@ -101,10 +106,68 @@ fn every_rule_file_loads() {
     }
 }
 
-/// Whether both sides of an algebra rule agree at random data.
+/// The variables a rule's conditions let be 1 x 1 (none asks for an array or a vector,
+/// none is a literal): the e-graph matches them to scalars, so the rule must hold there too
+/// (det(?A * ?B) with ?A a scalar was det(a)*det(B), which is not a^n*det(B)).
+fn may_be_scalars(rule: &Rule) -> Vec<String> {
+    (rule.lhs.vars().into_iter())
+        .map(|v| v.as_str().to_string())
+        .filter(|name| {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase() || c >= 'h')
+        })
+        .filter(|name| literal(rule, name).is_none())
+        .filter(|name| {
+            !rule.conditions.iter().any(|c| {
+                c.vars.iter().any(|v| v.as_str() == name)
+                    && matches!(c.predicate, Predicate::Array | Predicate::Vector)
+            })
+        })
+        .collect()
+}
+
+/// Whether both sides of an algebra rule agree at random data: with its variables as their
+/// letters say, then each variable that may be 1 x 1 as a scalar, then all of them.
 fn check_algebra(rule: &Rule) -> Result<(), String> {
-    let lhs = read(rule, &as_input(rule, &rule.text.0))?;
-    let rhs_text = as_input(rule, &rule.text.1);
+    let candidates = may_be_scalars(rule);
+    let mut instances: Vec<Vec<String>> = vec![vec![]];
+    instances.extend(candidates.iter().map(|c| vec![c.clone()]));
+    if candidates.len() > 1 {
+        instances.push(candidates);
+    }
+    // same(?A, ?B) does not match a scalar and an array.
+    let one_scalar = |scalars: &Vec<String>| {
+        rule.conditions.iter().any(|c| {
+            c.predicate == Predicate::Same
+                && c.vars
+                    .iter()
+                    .filter(|v| scalars.iter().any(|s| s == v.as_str()))
+                    .count()
+                    == 1
+        })
+    };
+    instances.retain(|scalars| !one_scalar(scalars));
+    for (i, scalars) in instances.iter().enumerate() {
+        match check_algebra_instance(rule, scalars) {
+            // An instance with scalars that does not type (a scalar where a product needs
+            // sizes to agree, say) is no instance of the rule.
+            Err(Instance::Unread(_)) if i > 0 => {}
+            Err(Instance::Unread(e) | Instance::Wrong(e)) => return Err(e),
+            Ok(()) => {}
+        }
+    }
+    Ok(())
+}
+
+enum Instance {
+    Unread(String),
+    Wrong(String),
+}
+
+fn check_algebra_instance(rule: &Rule, scalars: &[String]) -> Result<(), Instance> {
+    let lhs = read(rule, &as_input(rule, &rule.text.0, scalars)).map_err(Instance::Unread)?;
+    let rhs_text = as_input(rule, &rule.text.1, scalars);
     let rhs = read(
         rule,
         &format!(
@@ -112,7 +175,8 @@ fn check_algebra(rule: &Rule) -> Result<(), String> {
             lhs.declarations(),
             rhs_text.rsplit("; ").next().unwrap()
         ),
-    )?;
+    )
+    .map_err(Instance::Unread)?;
     let in_domain = |p: &Point| eval::eval(&lhs.expr, p).is_some_and(|v| finite(&v));
     let mut checked = 0;
     for point in points(&lhs, in_domain) {
@@ -122,14 +186,15 @@ fn check_algebra(rule: &Rule) -> Result<(), String> {
             eval::eval(&rhs.expr, &point),
         );
         if !r.as_ref().is_some_and(|r| close(r, &l, 1e-9)) {
-            return Err(format!(
-                "{}: {} => {}: {l} vs {r:?}",
+            return Err(Instance::Wrong(format!(
+                "{}: {} => {} (scalars: {scalars:?}): {l} vs {r:?}",
                 rule.name, rule.text.0, rule.text.1
-            ));
+            )));
         }
     }
     if checked == 0 {
-        return Err(format!("rule {}: no random data in its domain", rule.name));
+        let message = format!("rule {}: no random data in its domain", rule.name);
+        return Err(Instance::Wrong(message));
     }
     Ok(())
 }
@@ -217,7 +282,7 @@ fn every_differential_rule_matches_finite_differences() {
             .strip_prefix("d(")
             .and_then(|t| t.strip_suffix(')'))
             .expect("d(...) on the left");
-        let f = read(rule, &as_input(rule, inner_text)).unwrap_or_else(|e| panic!("{e}"));
+        let f = read(rule, &as_input(rule, inner_text, &[])).unwrap_or_else(|e| panic!("{e}"));
         let Pat::D(lhs) = &rule.lhs else {
             panic!("rule {}: the left side is not d(...)", rule.name)
         };
