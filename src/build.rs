@@ -231,6 +231,9 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if let Some(p) = mixed_product(&a, &b) {
         return p;
     }
+    if let Some(p) = commuted_kron(&a, &b) {
+        return p;
+    }
     // 1ᵀ diag(u) = uᵀ and diag(u) 1 = u: the sum of a diagonal matrix's rows or columns.
     let diag_of_column = |e: &Expr| e.op == Op::Call(Func::Diag) && e.a().shape.is_column();
     if a.op == Op::Ones && a.shape.is_row() && diag_of_column(&b) {
@@ -274,6 +277,27 @@ fn mixed_product(a: &Expr, b: &Expr) -> Option<Expr> {
         .flat_map(|l| right.iter().map(move |r| (l, r)))
         .find(|((p, q), (r, s))| p.shape.cols == r.shape.rows && q.shape.cols == s.shape.rows)
         .map(|((p, q), (r, s))| kron(mul(p.clone(), r.clone()), mul(q.clone(), s.clone())))
+}
+
+/// A commutation matrix moved through a Kronecker product where it becomes the identity:
+/// (A ⊗ B) K(m, n) = K(r, s) (B ⊗ A) for A of size r × m and B of size s × n, and
+/// K(r, s) (C ⊗ D) = (D ⊗ C) K(m, n) for C of size s × n and D of size r × m; K(1, s) = I.
+fn commuted_kron(a: &Expr, b: &Expr) -> Option<Expr> {
+    if let (Op::Kron, Op::Commutation(m, n)) = (&a.op, &b.op) {
+        let (left, right) = (a.a(), a.b());
+        let fits = left.shape.cols == *m && right.shape.cols == *n;
+        if fits && (left.shape.rows.is_one() || right.shape.rows.is_one()) {
+            return Some(kron(right.clone(), left.clone()));
+        }
+    }
+    if let (Op::Commutation(r, s), Op::Kron) = (&a.op, &b.op) {
+        let (left, right) = (b.a(), b.b());
+        let fits = left.shape.rows == *s && right.shape.rows == *r;
+        if fits && (left.shape.cols.is_one() || right.shape.cols.is_one()) {
+            return Some(kron(right.clone(), left.clone()));
+        }
+    }
+    None
 }
 
 /// `a ⊗ b`, the Kronecker product; a scalar factor scales, I ⊗ I is one identity.

@@ -826,20 +826,18 @@ fn write_sum(p: &Poly, atoms: &[Expr]) -> Expr {
 
 /// c · Π atomᵉ: positive powers multiplied, negative ones divided out.
 fn write_term(m: &Monomial, c: &BigRational, atoms: &[Expr]) -> Expr {
-    let power = |atom: usize, e: i32| {
-        let base = atoms[atom].clone();
-        match e {
-            1 => base,
-            _ if base.shape.is_scalar() => build::pow(base, Expr::int(e.into())),
-            _ => build::hpow(base, Expr::int(e.into())),
-        }
+    let factors = symbolic_powers_merged(m, atoms);
+    let power = |base: &Expr, e: i32| match e {
+        1 => base.clone(),
+        _ if base.shape.is_scalar() => build::pow(base.clone(), Expr::int(e.into())),
+        _ => build::hpow(base.clone(), Expr::int(e.into())),
     };
     // Scalars in front of the arrays, so that they leave the products and transposes
     // around (d*(r./s), not (d*r)./s); scalar divisors last (A/s).
     let of = |scalar: bool, sign: i32| {
-        (m.iter())
-            .filter(|&&(a, e)| atoms[a].shape.is_scalar() == scalar && e.signum() == sign)
-            .map(|&(a, e)| power(a, e.abs()))
+        (factors.iter())
+            .filter(|(a, e)| a.shape.is_scalar() == scalar && e.signum() == sign)
+            .map(|(a, e)| power(a, e.abs()))
             .reduce(elementwise_product)
     };
     let array = match (of(false, 1), of(false, -1)) {
@@ -857,6 +855,42 @@ fn write_term(m: &Monomial, c: &BigRational, atoms: &[Expr]) -> Expr {
     };
     // The number in front, where the constructors fold it into the scalings around.
     build::mul(Expr::num(c.clone()), product)
+}
+
+/// The monomial's factors, a power with a symbolic exponent merged with integer powers of
+/// its base: norm2(x)^(k - 1)/norm2(x) is norm2(x)^(k - 2), u.^p.*u is u.^(p + 1).
+fn symbolic_powers_merged(m: &Monomial, atoms: &[Expr]) -> Vec<(Expr, i32)> {
+    let mut factors: Vec<(Expr, i32)> = m.iter().map(|&(a, e)| (atoms[a].clone(), e)).collect();
+    for i in 0..factors.len() {
+        let (p, k) = factors[i].clone();
+        if k != 1 || !matches!(p.op, Op::Pow | Op::HPow) {
+            continue;
+        }
+        let Some(j) = factors.iter().position(|(b, e)| *b == *p.a() && *e != 0) else {
+            continue;
+        };
+        let exponent = plus_integer(p.b(), factors[j].1.into());
+        factors[i] = (build::apply(p.op.clone(), vec![p.a().clone(), exponent]), 1);
+        factors[j].1 = 0;
+    }
+    factors.retain(|(_, e)| *e != 0);
+    factors
+}
+
+/// q + k with the numbers folded: (k - 1) + (-1) is k - 2.
+fn plus_integer(q: &Expr, k: i64) -> Expr {
+    let k = BigRational::from_integer(k.into());
+    let (rest, number) = match q.op {
+        Op::Add if q.b().as_num().is_some() => (q.a().clone(), q.b().as_num().cloned()),
+        Op::Sub if q.b().as_num().is_some() => (q.a().clone(), q.b().as_num().map(|n| -n)),
+        _ => (q.clone(), None),
+    };
+    let total = number.unwrap_or_else(BigRational::zero) + k;
+    match total.cmp(&BigRational::zero()) {
+        std::cmp::Ordering::Less => build::sub(rest, Expr::num(-total)),
+        std::cmp::Ordering::Equal => rest,
+        std::cmp::Ordering::Greater => build::add(rest, Expr::num(total)),
+    }
 }
 
 fn elementwise_product(a: Expr, b: Expr) -> Expr {
