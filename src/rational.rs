@@ -97,7 +97,10 @@ impl Normalizer {
         let mut atoms = Atoms::default();
         let read = read(e, &mut atoms, self);
         let kept = self.rebuild_plain(e);
-        let Some(fraction) = read.map(cancel).map(|f| sigmoids(f, &mut atoms)) else {
+        let Some(fraction) = (read.map(cancel))
+            .map(|f| cancel(pythagoras(f, &atoms.list)))
+            .map(|f| sigmoids(f, &mut atoms))
+        else {
             return kept;
         };
         let mut normal = write(&fraction, &atoms.list);
@@ -538,6 +541,50 @@ fn monomial_mul(a: &Monomial, b: &Monomial, sign: i32) -> Monomial {
         *exponents.entry(atom).or_default() += sign * e;
     }
     exponents.into_iter().filter(|&(_, e)| e != 0).collect()
+}
+
+/// sin(u)^2 + cos(u)^2 = 1 applied wherever a term with sin(u)^a cos(u)^b (a ≥ 2) meets the
+/// term with sin(u)^(a-2) cos(u)^(b+2) and the same coefficient: 1 + sin(x).^2./cos(x).^2
+/// is 1./cos(x).^2.
+fn pythagoras(mut f: Fraction, atoms: &[Expr]) -> Fraction {
+    let of = |func: Func| -> Vec<(usize, &Expr)> {
+        (atoms.iter().enumerate())
+            .filter(|(_, a)| a.op == Op::Call(func))
+            .map(|(i, a)| (i, a.a()))
+            .collect()
+    };
+    let cosines = of(Func::Cos);
+    for (sine, u) in of(Func::Sin) {
+        let Some(&(cosine, _)) = cosines.iter().find(|(_, v)| *v == u) else {
+            continue;
+        };
+        f.numerator = pythagoras_in(std::mem::take(&mut f.numerator), sine, cosine);
+        f.denominator = (f.denominator.into_iter())
+            .map(|d| pythagoras_in(d, sine, cosine))
+            .collect();
+    }
+    f
+}
+
+fn pythagoras_in(mut p: Poly, sine: usize, cosine: usize) -> Poly {
+    let shifted = |m: &Monomial, s: i32, c: i32| monomial_mul(m, &vec![(sine, s), (cosine, c)], 1);
+    let power =
+        |m: &Monomial, atom: usize| m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e);
+    loop {
+        let found = p.iter().find_map(|(m, c)| {
+            if power(m, sine) < 2 {
+                return None;
+            }
+            let partner = shifted(m, -2, 2);
+            (p.get(&partner) == Some(c)).then(|| (m.clone(), partner, c.clone()))
+        });
+        let Some((m, partner, c)) = found else {
+            return p;
+        };
+        p.remove(&m);
+        p.remove(&partner);
+        p = poly_add(p, Poly::from([(shifted(&m, -2, 0), c)]));
+    }
 }
 
 /// The logistic function recognized where a denominator is 1 + exp(±u):
