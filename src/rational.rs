@@ -109,10 +109,14 @@ impl Normalizer {
             normal = build::mul(normal, Expr::ones(e.shape));
         }
         let (n, k) = (normal.size(), kept.size());
-        if n < k || (n == k && self.ties == Ties::Normal) {
+        let chosen = if n < k || (n == k && self.ties == Ties::Normal) {
             normal
         } else {
             kept
+        };
+        match factored_products(&chosen) {
+            Some(f) if f.size() < chosen.size() => f,
+            _ => chosen,
         }
     }
 
@@ -200,6 +204,100 @@ impl Normalizer {
 
 /// A matrix product with neighbouring powers of one square matrix merged, inverses as
 /// negative powers: X*inv(X)^2 is inv(X), X^2*X is X^3, inv(X)*X*A is A.
+/// A sum of matrix products with the factors common to the left and right of every term
+/// taken out: -P*A*Q - P*A'*Q is -P*(A + A')*Q; a term that is only the common factors
+/// leaves an identity, and a commutation matrix is first moved left through a Kronecker
+/// product, (A ⊗ B) K = K (B ⊗ A), so that K*P + P is (K + I)*P.
+fn factored_products(e: &Expr) -> Option<Expr> {
+    let mut terms = Vec::new();
+    signed_terms(e, false, &mut terms);
+    if terms.len() < 2 || e.shape.is_scalar() {
+        return None;
+    }
+    // All terms subtracted: the minus goes in front, -P*(A + A')*Q.
+    if terms.iter().all(|(negative, _)| *negative) {
+        let flipped = terms.into_iter().map(|(_, t)| t).reduce(build::add)?;
+        return factored_products(&flipped).map(build::neg);
+    }
+    let split: Vec<(bool, Vec<Expr>, Vec<Expr>)> = (terms.into_iter())
+        .map(|(negative, term)| {
+            let (mut scalars, mut arrays) = (Vec::new(), Vec::new());
+            matrix_factors(&term, &mut scalars, &mut arrays);
+            (negative, scalars, commutation_moved_left(arrays))
+        })
+        .collect();
+    let shortest = split.iter().map(|(_, _, a)| a.len()).min()?;
+    let common = |at: &dyn Fn(&Vec<Expr>, usize) -> Expr| {
+        (0..shortest)
+            .take_while(|&i| split.iter().all(|(_, _, a)| at(a, i) == at(&split[0].2, i)))
+            .count()
+    };
+    let prefix = common(&|a, i| a[i].clone());
+    let suffix = common(&|a, i| a[a.len() - 1 - i].clone()).min(shortest - prefix);
+    if prefix + suffix == 0 {
+        return None;
+    }
+    let first = &split[0].2;
+    let product = |f: &[Expr]| f.iter().cloned().reduce(build::mul);
+    let middle = (split.iter()).map(|(negative, scalars, arrays)| {
+        let inner = &arrays[prefix..arrays.len() - suffix];
+        let rows = arrays[prefix..]
+            .first()
+            .map_or(e.shape.cols, |f| f.shape.rows);
+        let core = product(inner).unwrap_or_else(|| Expr::eye(rows));
+        let scaled = scalars.iter().cloned().fold(core, |m, c| build::mul(c, m));
+        (*negative, scaled)
+    });
+    let sum = middle
+        .fold(None, |sum: Option<Expr>, (negative, term)| {
+            Some(match (sum, negative) {
+                (None, false) => term,
+                (None, true) => build::neg(term),
+                (Some(s), false) => build::add(s, term),
+                (Some(s), true) => build::sub(s, term),
+            })
+        })
+        .expect("two or more terms");
+    let left = product(&first[..prefix]);
+    let right = product(&first[first.len() - suffix..]);
+    let with_left = left.map_or(sum.clone(), |l| build::mul(l, sum));
+    Some(right.map_or(with_left.clone(), |r| build::mul(with_left, r)))
+}
+
+/// The terms of a sum of arrays of one shape, each with whether it is subtracted.
+fn signed_terms(e: &Expr, negative: bool, out: &mut Vec<(bool, Expr)>) {
+    match e.op {
+        Op::Add if e.a().shape == e.b().shape => {
+            signed_terms(e.a(), negative, out);
+            signed_terms(e.b(), negative, out);
+        }
+        Op::Sub if e.a().shape == e.b().shape => {
+            signed_terms(e.a(), negative, out);
+            signed_terms(e.b(), !negative, out);
+        }
+        Op::Neg => signed_terms(e.a(), !negative, out),
+        _ => out.push((negative, e.clone())),
+    }
+}
+
+/// Array factors with each (A ⊗ B) K(m, n) written K(r, s) (B ⊗ A).
+fn commutation_moved_left(arrays: Vec<Expr>) -> Vec<Expr> {
+    let mut out: Vec<Expr> = Vec::new();
+    for f in arrays {
+        match (out.last(), &f.op) {
+            (Some(k), Op::Commutation(m, n))
+                if k.op == Op::Kron && k.a().shape.cols == *m && k.b().shape.cols == *n =>
+            {
+                let k = out.pop().expect("a Kronecker factor");
+                out.push(build::commutation(k.a().shape.rows, k.b().shape.rows));
+                out.push(build::kron(k.b().clone(), k.a().clone()));
+            }
+            _ => out.push(f),
+        }
+    }
+    out
+}
+
 /// The column u with diag(u) = `e` for a sum, difference or scaling of diagonal matrices
 /// diag(v) and identities (diag(1)).
 fn diagonal_of_sum(e: &Expr) -> Option<Expr> {

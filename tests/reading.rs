@@ -128,7 +128,7 @@ fn a_scalar_broadcast_over_a_conventional_vector_is_noted() {
     noted(
         "y*theta'*x - log(1 + exp(theta'*x))",
         "theta",
-        "y*x' - sigmoid(theta'*x)*ones(n)*x'",
+        "(y - sigmoid(theta'*x)*ones(n))*x'",
         "y",
         "declare `y: R` if it is a scalar",
     );
