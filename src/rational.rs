@@ -329,27 +329,31 @@ fn merged_powers(e: &Expr) -> Option<Expr> {
     }
     let (mut scalars, mut factors) = (Vec::new(), Vec::new());
     matrix_factors(e, &mut scalars, &mut factors);
-    merged_factors(scalars.clone(), factors.clone(), e.shape)
-        .or_else(|| {
-            merged_factors(
-                scalars,
-                factors.into_iter().flat_map(opened_inverse).collect(),
-                e.shape,
-            )
-        })
-        .filter(|merged| merged.size() < e.size())
+    let mut opened = Vec::new();
+    let mut opened_scalars = scalars.clone();
+    for factor in factors.iter().cloned() {
+        opened.extend(opened_inverse(factor, &mut opened_scalars));
+    }
+    merged_factors(scalars, factors, e.shape)
+        .or_else(|| merged_factors(opened_scalars, opened, e.shape))
+        .filter(|merged| merged.size() <= e.size())
 }
 
-/// inv(A*B*C) as inv(C)*inv(B)*inv(A) when every factor is square; anything else as it is.
-fn opened_inverse(e: Expr) -> Vec<Expr> {
+/// inv(c*A*B*C) as 1/c*inv(C)*inv(B)*inv(A) when every factor is square (the scalar
+/// reciprocals pushed onto `scalars`); anything else as it is.
+fn opened_inverse(e: Expr, scalars: &mut Vec<Expr>) -> Vec<Expr> {
     if e.op != Op::Call(Func::Inv) || e.a().op != Op::Mul {
         return vec![e];
     }
-    let (mut scalars, mut factors) = (Vec::new(), Vec::new());
-    matrix_factors(e.a(), &mut scalars, &mut factors);
-    if !scalars.is_empty() || !factors.iter().all(|f| f.shape.is_square()) {
+    let (mut inner_scalars, mut factors) = (Vec::new(), Vec::new());
+    matrix_factors(e.a(), &mut inner_scalars, &mut factors);
+    if !factors.iter().all(|f| f.shape.is_square()) {
         return vec![e];
     }
+    let reciprocals = inner_scalars
+        .into_iter()
+        .map(|c| build::div(Expr::int(1), c));
+    scalars.extend(reciprocals);
     (factors.into_iter().rev())
         .map(|f| build::call(Func::Inv, f))
         .collect()
