@@ -277,7 +277,12 @@ impl Error {
             report = report.with_help(hint);
         }
         let mut out = Vec::new();
-        let shown = cut_long_line(source, end);
+        // The cut comes after every label: a conflict's first use can end past its second.
+        let last = match self {
+            Error::Conflict { uses, .. } => floor_boundary(source, uses[0].0.end).max(end),
+            _ => end,
+        };
+        let shown = cut_long_line(source, last);
         let written = report
             .finish()
             .write(("input", Source::from(shown)), &mut out);

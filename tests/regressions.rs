@@ -350,3 +350,30 @@ fn regression_the_determinant_of_a_scaled_matrix_is_not_scaled_once() {
     sound("det(2*X)", "X");
     assert!(!text("det(2*X)", "X").starts_with("2*"));
 }
+
+#[test]
+fn regression_a_conflict_whose_first_use_ends_past_the_cut_renders() {
+    // A long line is cut (with an ellipsis) after the error's place; a conflict's first use
+    // can end past that cut, here inside the ellipsis, where ariadne panicked (found by the
+    // campaign's NumPy property on a refused undeclared program).
+    let source = format!("z + {}", "sin(ones(n)') + ".repeat(12)) + "1";
+    let error = nabla::Error::Conflict {
+        message: "`z` is read as a vector, but a use makes it a scalar".into(),
+        uses: Box::new([
+            (
+                nabla::error::Span { start: 0, end: 81 },
+                "read as a vector".into(),
+            ),
+            (
+                nabla::error::Span { start: 0, end: 1 },
+                "this use needs a scalar".into(),
+            ),
+        ]),
+        hint: "declare `z: R`".into(),
+    };
+    let rendered = error.render(&source);
+    assert!(
+        rendered.contains("read as a vector") && rendered.contains("needs a scalar"),
+        "{rendered}"
+    );
+}
