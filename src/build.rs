@@ -528,6 +528,8 @@ pub fn call(f: Func, a: Expr) -> Expr {
             }
         }
         Func::Sum | Func::Tr if a.is_zero() => return Expr::int(0),
+        // The entries of a softmax sum to 1.
+        Func::Sum if a.op == Op::Call(Func::Softmax) => return Expr::int(1),
         // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x),
         // tr(c*A*B) = c*tr(A*B).
         Func::Tr | Func::Sum | Func::Diag | Func::Vec if leading_scalar(&a).is_some() => {

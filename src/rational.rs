@@ -329,6 +329,12 @@ fn merged_powers(e: &Expr) -> Option<Expr> {
     }
     let (mut scalars, mut factors) = (Vec::new(), Vec::new());
     matrix_factors(e, &mut scalars, &mut factors);
+    let (factors, joined) = joined_neighbours(factors);
+    if joined {
+        let product = factors.into_iter().reduce(build::mul)?;
+        let merged = scalars.into_iter().fold(product, |p, c| build::mul(c, p));
+        return Some(merged_powers(&merged).unwrap_or(merged)).filter(|m| m.size() < e.size());
+    }
     let mut opened = Vec::new();
     let mut opened_scalars = scalars.clone();
     for factor in factors.iter().cloned() {
@@ -337,6 +343,29 @@ fn merged_powers(e: &Expr) -> Option<Expr> {
     merged_factors(scalars, factors, e.shape)
         .or_else(|| merged_factors(opened_scalars, opened, e.shape))
         .filter(|merged| merged.size() <= e.size())
+}
+
+/// The factors with each neighbouring pair that the product's constructor makes smaller
+/// joined (1'*diag(u) is u', (a' ⊗ I)*K is I ⊗ a'), and whether any was.
+fn joined_neighbours(factors: Vec<Expr>) -> (Vec<Expr>, bool) {
+    let mut out: Vec<Expr> = Vec::new();
+    let mut joined = false;
+    for f in factors {
+        match out.last() {
+            Some(last) => {
+                let product = build::mul(last.clone(), f.clone());
+                if product.size() < last.size() + f.size() + 1 {
+                    out.pop();
+                    out.push(product);
+                    joined = true;
+                } else {
+                    out.push(f);
+                }
+            }
+            None => out.push(f),
+        }
+    }
+    (out, joined)
 }
 
 /// inv(c*A*B*C) as 1/c*inv(C)*inv(B)*inv(A) when every factor is square (the scalar
