@@ -989,17 +989,48 @@ fn write_sum(p: &Poly, atoms: &[Expr]) -> Expr {
     let mut terms: Vec<(&Monomial, &BigRational)> = p.iter().collect();
     // Positive terms first (`s - y`, not `-y + s`), otherwise in the monomial order.
     terms.sort_by_key(|(_, c)| c.is_negative());
+    let written: Vec<(bool, Expr)> = (terms.into_iter())
+        .map(|(m, c)| (c.is_negative(), write_term(m, &c.abs(), atoms)))
+        .collect();
     let mut sum: Option<Expr> = None;
-    for (m, c) in terms {
-        let magnitude = write_term(m, &c.abs(), atoms);
+    for (negative, magnitude) in joined_calls(written) {
         sum = Some(match sum {
-            None if c.is_negative() => build::neg(magnitude),
+            None if negative => build::neg(magnitude),
             None => magnitude,
-            Some(s) if c.is_negative() => build::sub(s, magnitude),
+            Some(s) if negative => build::sub(s, magnitude),
             Some(s) => build::add(s, magnitude),
         });
     }
     sum.unwrap_or_else(|| Expr::int(0))
+}
+
+/// Terms ± sum(A) ± sum(B) joined as one sum(A ± B), and log(A) - log(B) as log(A./B) (for A
+/// and B of one shape): sum(sigmoid(X*w) - y), log((1 - p)./p).
+fn joined_calls(mut terms: Vec<(bool, Expr)>) -> Vec<(bool, Expr)> {
+    let joinable = |e: &Expr| matches!(e.op, Op::Call(Func::Sum | Func::Log));
+    let mut i = 0;
+    while i < terms.len() {
+        let (negative, first) = terms[i].clone();
+        let partner = (i + 1..terms.len()).find(|&j| {
+            let other = &terms[j].1;
+            joinable(&first)
+                && other.op == first.op
+                && other.a().shape == first.a().shape
+                && (first.op == Op::Call(Func::Sum) || terms[j].0 != negative)
+        });
+        if let Some(j) = partner {
+            let (other_negative, other) = terms.remove(j);
+            let (a, b) = (first.a().clone(), other.a().clone());
+            terms[i].1 = match (first.op == Op::Call(Func::Sum), negative == other_negative) {
+                (true, true) => build::call(Func::Sum, build::add(a, b)),
+                (true, false) => build::call(Func::Sum, build::sub(a, b)),
+                (false, _) => build::call(Func::Log, build::hdiv(a, b)),
+            };
+        } else {
+            i += 1;
+        }
+    }
+    terms
 }
 
 /// c · Π atomᵉ: positive powers multiplied, negative ones divided out.
