@@ -100,6 +100,7 @@ impl Normalizer {
         let Some(fraction) = (read.map(cancel))
             .map(|f| cancel(pythagoras(f, &atoms.list)))
             .map(|f| sigmoids(f, &mut atoms))
+            .map(|f| tanhs(f, &mut atoms))
         else {
             return kept;
         };
@@ -762,6 +763,62 @@ fn sigmoids(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
     }
     f.denominator = kept;
     f
+}
+
+/// The hyperbolic tangent recognized where a denominator exp(u) + exp(-u) divides into a
+/// numerator that exp(u) - exp(-u) divides: (exp(u) - exp(-u))./(exp(u) + exp(-u)) is tanh(u).
+fn tanhs(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
+    let mut kept = Vec::new();
+    for factor in std::mem::take(&mut f.denominator) {
+        // Of the two orientations (for y - X*w against X*w - y both read), the one that
+        // leaves no minus in front.
+        let orientations = exponential_pair(&factor, &atoms.list)
+            .map_or(vec![], |(up, down)| vec![(up, down), (down, up)]);
+        let mut found: Vec<(usize, Poly)> = (orientations.into_iter())
+            .filter(|&(up, _)| atoms.list[up].a().op != Op::Neg)
+            .filter_map(|(up, down)| {
+                let one = BigRational::one();
+                let difference =
+                    Poly::from([(vec![(up, 1)], one.clone()), (vec![(down, 1)], -one)]);
+                Some((up, divide(&f.numerator, &difference)?))
+            })
+            .collect();
+        found.sort_by_key(|(_, q)| !q.values().any(|c| c.is_positive()));
+        let quotient = found.into_iter().next();
+        match quotient {
+            Some((up, q)) => {
+                let tanh = build::call(Func::Tanh, atoms.list[up].a().clone());
+                let tanh = vec![(atoms.of(tanh), 1)];
+                f.numerator = q
+                    .iter()
+                    .map(|(m, c)| (monomial_mul(m, &tanh, 1), c.clone()))
+                    .collect();
+            }
+            None => kept.push(factor),
+        }
+    }
+    f.denominator = kept;
+    f
+}
+
+/// (i, j) for a sum exp(u) + exp(-u) of atoms i and j.
+fn exponential_pair(p: &Poly, atoms: &[Expr]) -> Option<(usize, usize)> {
+    let mut singles = p
+        .iter()
+        .filter(|(m, c)| m.len() == 1 && m[0].1 == 1 && c.is_one());
+    let (a, b) = (singles.next()?.0[0].0, singles.next()?.0[0].0);
+    let exp = |i: usize| (atoms[i].op == Op::Call(Func::Exp)).then(|| atoms[i].a());
+    let (u, v) = (exp(a)?, exp(b)?);
+    // v = -u: a negation, or a difference the other way round (y - X*w against X*w - y).
+    let negatives = |u: &Expr, v: &Expr| {
+        (v.op == Op::Neg && v.a() == u)
+            || (u.op == Op::Sub && v.op == Op::Sub && u.a() == v.b() && u.b() == v.a())
+    };
+    match p.len() {
+        2 if negatives(v, u) => Some((b, a)),
+        2 if negatives(u, v) => Some((a, b)),
+        _ => None,
+    }
 }
 
 /// Cancels each denominator factor that divides the numerator exactly.
