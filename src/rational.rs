@@ -1129,7 +1129,10 @@ fn symbolic_powers_merged(m: &Monomial, atoms: &[Expr]) -> Vec<(Expr, i32)> {
     let mut factors: Vec<(Expr, i32)> = m.iter().map(|&(a, e)| (atoms[a].clone(), e)).collect();
     for i in 0..factors.len() {
         let (p, k) = factors[i].clone();
-        if k != 1 || !matches!(p.op, Op::Pow | Op::HPow) {
+        // Only an elementwise power: the monomial multiplies entry by entry, and X^5 .* X is
+        // not X^6 for a matrix power.
+        let elementwise = p.op == Op::HPow || (p.op == Op::Pow && p.shape.is_scalar());
+        if k != 1 || !elementwise {
             continue;
         }
         let Some(j) = factors.iter().position(|(b, e)| *b == *p.a() && *e != 0) else {

@@ -377,3 +377,14 @@ fn regression_a_conflict_whose_first_use_ends_past_the_cut_renders() {
         "{rendered}"
     );
 }
+
+#[test]
+fn regression_a_matrix_power_is_not_merged_with_an_elementwise_factor() {
+    // Merging powers of one base inside a monomial (which multiplies entry by entry) took the
+    // matrix power exp(cos(S))^5 .* exp(cos(S)) for exp(cos(S))^6 (found by the campaign's last
+    // run, one of 53,000 programs; introduced this session with symbolic exponents).
+    let input = "a: R; x: R^n; S: R^(n x n) spd; D: R^(n x n) diag; tan(sigmoid(D/a*x))/(norm2(exp(cos(S))^3)^2.^2 + 1)";
+    sound(input, "S");
+    sound("X: R^(n x n); sum(X^3.*X)", "X");
+    sound("X: R^(n x n); sum(X.^3.*X)", "X");
+}
