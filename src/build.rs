@@ -283,12 +283,10 @@ fn mixed_product(a: &Expr, b: &Expr) -> Option<Expr> {
 /// (A ⊗ B) K(m, n) = K(r, s) (B ⊗ A) for A of size r × m and B of size s × n, and
 /// K(r, s) (C ⊗ D) = (D ⊗ C) K(m, n) for C of size s × n and D of size r × m; K(1, s) = I.
 fn commuted_kron(a: &Expr, b: &Expr) -> Option<Expr> {
-    if let (Op::Kron, Op::Commutation(m, n)) = (&a.op, &b.op) {
-        let (left, right) = (a.a(), a.b());
-        let fits = left.shape.cols == *m && right.shape.cols == *n;
-        if fits && (left.shape.rows.is_one() || right.shape.rows.is_one()) {
-            return Some(kron(right.clone(), left.clone()));
-        }
+    if let Some((k, swapped)) = commutation_to_the_left(a, b)
+        && k.op == Op::Eye
+    {
+        return Some(swapped);
     }
     if let (Op::Commutation(r, s), Op::Kron) = (&a.op, &b.op) {
         let (left, right) = (b.a(), b.b());
@@ -298,6 +296,20 @@ fn commuted_kron(a: &Expr, b: &Expr) -> Option<Expr> {
         }
     }
     None
+}
+
+/// (K(r, s), B ⊗ A) for the product (A ⊗ B) K(m, n), A of size r × m and B of size s × n.
+pub fn commutation_to_the_left(kron_product: &Expr, k: &Expr) -> Option<(Expr, Expr)> {
+    let (Op::Kron, Op::Commutation(m, n)) = (&kron_product.op, &k.op) else {
+        return None;
+    };
+    let (left, right) = (kron_product.a(), kron_product.b());
+    (left.shape.cols == *m && right.shape.cols == *n).then(|| {
+        (
+            commutation(left.shape.rows, right.shape.rows),
+            kron(right.clone(), left.clone()),
+        )
+    })
 }
 
 /// `a ⊗ b`, the Kronecker product; a scalar factor scales, I ⊗ I is one identity.

@@ -203,8 +203,6 @@ impl Normalizer {
     }
 }
 
-/// A matrix product with neighbouring powers of one square matrix merged, inverses as
-/// negative powers: X*inv(X)^2 is inv(X), X^2*X is X^3, inv(X)*X*A is A.
 /// A sum of matrix products with the factors common to the left and right of every term
 /// taken out: -P*A*Q - P*A'*Q is -P*(A + A')*Q; a term that is only the common factors
 /// leaves an identity, and a commutation matrix is first moved left through a Kronecker
@@ -261,8 +259,14 @@ fn factored_products(e: &Expr) -> Option<Expr> {
         .expect("two or more terms");
     let left = product(&first[..prefix]);
     let right = product(&first[first.len() - suffix..]);
-    let with_left = left.map_or(sum.clone(), |l| build::mul(l, sum));
-    Some(right.map_or(with_left.clone(), |r| build::mul(with_left, r)))
+    let with_left = match left {
+        Some(l) => build::mul(l, sum),
+        None => sum,
+    };
+    Some(match right {
+        Some(r) => build::mul(with_left, r),
+        None => with_left,
+    })
 }
 
 /// The terms of a sum of arrays of one shape, each with whether it is subtracted.
@@ -285,15 +289,15 @@ fn signed_terms(e: &Expr, negative: bool, out: &mut Vec<(bool, Expr)>) {
 fn commutation_moved_left(arrays: Vec<Expr>) -> Vec<Expr> {
     let mut out: Vec<Expr> = Vec::new();
     for f in arrays {
-        match (out.last(), &f.op) {
-            (Some(k), Op::Commutation(m, n))
-                if k.op == Op::Kron && k.a().shape.cols == *m && k.b().shape.cols == *n =>
-            {
-                let k = out.pop().expect("a Kronecker factor");
-                out.push(build::commutation(k.a().shape.rows, k.b().shape.rows));
-                out.push(build::kron(k.b().clone(), k.a().clone()));
+        match out
+            .last()
+            .and_then(|last| build::commutation_to_the_left(last, &f))
+        {
+            Some((k, swapped)) => {
+                out.pop();
+                out.extend([k, swapped]);
             }
-            _ => out.push(f),
+            None => out.push(f),
         }
     }
     out
@@ -322,8 +326,9 @@ fn diagonal_of_sum(e: &Expr) -> Option<Expr> {
     }
 }
 
-/// The inverse of a product of square factors is opened where that lets powers merge:
-/// B*inv(X*B) is inv(X).
+/// A matrix product with neighbouring powers of one square matrix merged, inverses as
+/// negative powers: X*inv(X)^2 is inv(X), X^2*X is X^3, inv(X)*X*A is A. The inverse of a
+/// product of square factors is opened where that lets powers merge: B*inv(X*B) is inv(X).
 fn merged_powers(e: &Expr) -> Option<Expr> {
     if e.op != Op::Mul || e.shape.is_scalar() {
         return None;
@@ -336,13 +341,14 @@ fn merged_powers(e: &Expr) -> Option<Expr> {
         let merged = scalars.into_iter().fold(product, |p, c| build::mul(c, p));
         return Some(merged_powers(&merged).unwrap_or(merged)).filter(|m| m.size() < e.size());
     }
-    let mut opened = Vec::new();
-    let mut opened_scalars = scalars.clone();
-    for factor in factors.iter().cloned() {
-        opened.extend(opened_inverse(factor, &mut opened_scalars));
-    }
-    merged_factors(scalars, factors, e.shape)
-        .or_else(|| merged_factors(opened_scalars, opened, e.shape))
+    merged_factors(scalars.clone(), factors.clone(), e.shape)
+        .or_else(|| {
+            let mut opened_scalars = scalars;
+            let opened = (factors.into_iter())
+                .flat_map(|f| opened_inverse(f, &mut opened_scalars))
+                .collect();
+            merged_factors(opened_scalars, opened, e.shape)
+        })
         .filter(|merged| merged.size() <= e.size())
 }
 
@@ -529,14 +535,17 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
             let above = arg(0)?;
             // a ./ u.^k is read as a .* u.^(-k), so that a power of a sum goes below the bar.
             let divisor = e.b();
-            let below = match divisor.op {
-                Op::HPow | Op::Pow if small_integer(divisor.b()).is_some_and(|k| k > 0) => {
-                    let k = small_integer(divisor.b()).expect("an integer power");
+            let power = (matches!(divisor.op, Op::HPow | Op::Pow))
+                .then(|| small_integer(divisor.b()))
+                .flatten()
+                .filter(|&k| k > 0);
+            let below = match power {
+                Some(k) => {
                     let inverse =
                         build::apply(divisor.op.clone(), vec![divisor.a().clone(), Expr::int(-k)]);
                     read(&inverse, atoms, normalizer)?
                 }
-                _ => reciprocal(read(divisor, atoms, normalizer)?)?,
+                None => reciprocal(read(divisor, atoms, normalizer)?)?,
             };
             sigmoids(multiply(above, below), atoms)
         }
@@ -700,11 +709,9 @@ fn pythagoras(mut f: Fraction, atoms: &[Expr]) -> Fraction {
 
 fn pythagoras_in(mut p: Poly, sine: usize, cosine: usize) -> Poly {
     let shifted = |m: &Monomial, s: i32, c: i32| monomial_mul(m, &vec![(sine, s), (cosine, c)], 1);
-    let power =
-        |m: &Monomial, atom: usize| m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e);
     loop {
         let found = p.iter().find_map(|(m, c)| {
-            if power(m, sine) < 2 {
+            if exponent(m, sine) < 2 {
                 return None;
             }
             let partner = shifted(m, -2, 2);
@@ -821,6 +828,11 @@ fn exponential_pair(p: &Poly, atoms: &[Expr]) -> Option<(usize, usize)> {
     }
 }
 
+/// The power of `atom` in `m` (0 where it is missing).
+fn exponent(m: &Monomial, atom: usize) -> i32 {
+    m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e)
+}
+
 /// Cancels each denominator factor that divides the numerator exactly.
 fn cancel(mut f: Fraction) -> Fraction {
     let mut kept = Vec::new();
@@ -869,10 +881,10 @@ fn spans(n: &Poly, d: &Poly) -> bool {
 /// The highest power of `atom` in `p` less the lowest (an atom missing from a term is there
 /// to the power 0).
 fn width(p: &Poly, atom: usize) -> i32 {
-    let power = |m: &Monomial| m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e);
-    let (low, high) = (p.keys().map(power)).fold((i32::MAX, i32::MIN), |(low, high), e| {
-        (low.min(e), high.max(e))
-    });
+    let (low, high) = (p.keys().map(|m| exponent(m, atom)))
+        .fold((i32::MAX, i32::MIN), |(low, high), e| {
+            (low.min(e), high.max(e))
+        });
     high.saturating_sub(low)
 }
 
@@ -979,8 +991,7 @@ fn binomial_factor(p: &Poly) -> Option<(Poly, Poly)> {
 fn vanishes_at(p: &Poly, atom: usize, value: i32) -> bool {
     let mut rest = Poly::new();
     for (m, c) in p {
-        let power = m.iter().find(|(a, _)| *a == atom).map_or(0, |(_, e)| *e);
-        let sign = if value < 0 && power % 2 != 0 {
+        let sign = if value < 0 && exponent(m, atom) % 2 != 0 {
             -c.clone()
         } else {
             c.clone()
