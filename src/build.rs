@@ -435,6 +435,8 @@ pub fn t(a: Expr) -> Expr {
         Op::Commutation(m, n) => commutation(*n, *m),
         Op::Kron => kron(t(a.a().clone()), t(a.b().clone())),
         Op::Neg => neg(t(a.a().clone())),
+        // inv(B')' = inv(B).
+        Op::Call(Func::Inv) if a.a().op == Op::T => call(Func::Inv, a.a().a().clone()),
         // A scaled transpose keeps its scalar in front: (2*U)' = 2*U'.
         Op::Mul if a.a().shape.is_scalar() => mul(a.a().clone(), t(a.b().clone())),
         _ => Expr::node(Op::T, vec![a.clone()], a.shape.transposed()),
@@ -553,6 +555,12 @@ pub fn call(f: Func, a: Expr) -> Expr {
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),
         Func::Inv if a.op == Op::Call(Func::Inv) => return a.a().clone(),
+        Func::Det if a.op == Op::Call(Func::Inv) => {
+            return div(Expr::int(1), call(Func::Det, a.a().clone()));
+        }
+        Func::Logdet if a.op == Op::Call(Func::Inv) => {
+            return neg(call(Func::Logdet, a.a().clone()));
+        }
         // The inverse of a scalar is its reciprocal, written as a textbook (and NumPy) does;
         // the log-determinant of a scalar is log|a|.
         Func::Inv if a.shape.is_scalar() => return div(Expr::int(1), a),
