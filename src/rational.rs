@@ -846,47 +846,80 @@ fn cancel(mut f: Fraction) -> Fraction {
     f
 }
 
-/// The leading term of a polynomial: its greatest monomial.
-fn leading(p: &Poly) -> Option<(&Monomial, &BigRational)> {
-    p.iter().next_back()
-}
-
-/// n / d when d divides n exactly (long division by leading terms, bounded); else `None`.
+/// n / d when d divides n exactly; else `None`.
+///
+/// Monomials here have negative exponents too, and the map's order of them is not a monomial
+/// order (multiplying two monomials by a third can swap them), so long division in it need not
+/// end. Instead both sides are shifted by monomials to ordinary polynomials whose every atom is
+/// missing from some term of d, where d divides n exactly when it does after the shift (an atom
+/// is a prime that does not divide d), and divided in the graded order on exponent vectors: the
+/// first leading term of the remainder that d's leading term does not divide proves the division
+/// inexact, since d alone is a Gröbner basis of its multiples.
 fn divide(n: &Poly, d: &Poly) -> Option<Poly> {
-    let (dm, dc) = leading(d)?;
-    if !n.is_empty() && !spans(n, d) {
-        return None;
+    if n.is_empty() {
+        return Some(Poly::new());
     }
-    let (mut remainder, mut quotient) = (n.clone(), Poly::new());
-    for _ in 0..4 * MAX_TERMS {
-        let Some((rm, rc)) = leading(&remainder) else {
-            return Some(quotient);
-        };
-        let term = Poly::from([(monomial_mul(rm, dm, -1), rc / dc)]);
-        let step = poly_mul(&term, d);
-        remainder = poly_add(remainder, step.into_iter().map(|(m, c)| (m, -c)).collect());
-        quotient = poly_add(quotient, term);
+    let atoms: Vec<usize> = {
+        let mut all: Vec<usize> = (n.keys().chain(d.keys()).flatten())
+            .map(|&(a, _)| a)
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let lowest = |p: &Poly| -> Vec<i32> {
+        (atoms.iter())
+            .map(|&a| p.keys().map(|m| exponent(m, a)).min().unwrap_or(0))
+            .collect()
+    };
+    let (n_low, d_low) = (lowest(n), lowest(d));
+    let dense = |p: &Poly, low: &[i32]| -> DensePoly {
+        (p.iter())
+            .map(|(m, c)| {
+                let exponents: Vec<i32> = (atoms.iter().zip(low))
+                    .map(|(&a, l)| exponent(m, a) - l)
+                    .collect();
+                ((exponents.iter().sum(), exponents), c.clone())
+            })
+            .collect()
+    };
+    let (mut remainder, divisor) = (dense(n, &n_low), dense(d, &d_low));
+    let ((_, d_lead), d_coefficient) = divisor.iter().next_back()?;
+    let mut quotient = DensePoly::new();
+    while let Some(((_, r_lead), r_coefficient)) = remainder.iter().next_back() {
+        let exponents: Vec<i32> = r_lead.iter().zip(d_lead).map(|(r, d)| r - d).collect();
+        if exponents.iter().any(|&e| e < 0) || quotient.len() > 4 * MAX_TERMS {
+            return None;
+        }
+        let (degree, coefficient) = (exponents.iter().sum::<i32>(), r_coefficient / d_coefficient);
+        for ((_, m), c) in &divisor {
+            let product: Vec<i32> = m.iter().zip(&exponents).map(|(a, b)| a + b).collect();
+            let key = (product.iter().sum(), product);
+            let total = remainder.remove(&key).unwrap_or_else(BigRational::zero) - c * &coefficient;
+            if !total.is_zero() {
+                remainder.insert(key, total);
+            }
+        }
+        quotient.insert((degree, exponents), coefficient);
     }
-    None
+    // Back to monomials: the quotient times the shift n's lowest powers less d's.
+    let sparse = |exponents: &[i32]| -> Monomial {
+        (atoms.iter().zip(exponents).zip(n_low.iter().zip(&d_low)))
+            .map(|((&a, e), (n, d))| (a, e + n - d))
+            .filter(|&(_, e)| e != 0)
+            .collect()
+    };
+    Some(
+        quotient
+            .into_iter()
+            .map(|((_, e), c)| (sparse(&e), c))
+            .collect(),
+    )
 }
 
-/// Whether `n` spans at least as many powers of every atom as `d` does, as it must if `d`
-/// divides it: the exponents of a product span those of both factors. Without this test, a
-/// division that cannot succeed runs its whole bound, its coefficients growing at each step
-/// (a division by 1 + 729*y.^6 took half a second).
-fn spans(n: &Poly, d: &Poly) -> bool {
-    (d.keys().flatten()).all(|&(atom, _)| width(n, atom) >= width(d, atom))
-}
-
-/// The highest power of `atom` in `p` less the lowest (an atom missing from a term is there
-/// to the power 0).
-fn width(p: &Poly, atom: usize) -> i32 {
-    let (low, high) = (p.keys().map(|m| exponent(m, atom)))
-        .fold((i32::MAX, i32::MIN), |(low, high), e| {
-            (low.min(e), high.max(e))
-        });
-    high.saturating_sub(low)
-}
+/// A polynomial by exponent vectors over a fixed list of atoms, ordered by total degree and
+/// then lexicographically: a monomial order, as long division needs.
+type DensePoly = BTreeMap<(i32, Vec<i32>), BigRational>;
 
 /// The fraction as an expression: its terms with positive coefficients first, each term's
 /// negative powers as a quotient, the denominator factors divided out.
