@@ -101,6 +101,7 @@ impl Normalizer {
             .map(|f| cancel(pythagoras(f, &atoms.list)))
             .map(|f| sigmoids(f, &mut atoms))
             .map(|f| tanhs(f, &mut atoms))
+            .map(|f| paired_atoms(f, &mut atoms))
         else {
             return kept;
         };
@@ -772,6 +773,47 @@ fn sigmoids(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
     f
 }
 
+/// Two atoms of one argument that multiply to something simpler, in every term of the
+/// numerator: step(u).*max(u, 0) is max(u, 0) (relu(u) too) and sign(u).*abs(u) is u.
+fn paired_atoms(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
+    let call_of = |e: &Expr, func: Func| (e.op == Op::Call(func)).then(|| e.a().clone());
+    let positive_part = |e: &Expr| match e.op {
+        Op::Max if e.b().is_zero() && e.b().shape.is_scalar() => Some(e.a().clone()),
+        Op::Call(Func::Relu) => Some(e.a().clone()),
+        _ => None,
+    };
+    let mut numerator = Poly::new();
+    for (m, c) in std::mem::take(&mut f.numerator) {
+        let mut m = m;
+        let present = |m: &Monomial, i: usize| m.iter().any(|&(a, e)| a == i && e > 0);
+        for i in 0..atoms.list.len() {
+            if !present(&m, i) {
+                continue;
+            }
+            let atom = atoms.list[i].clone();
+            if let Some(u) = call_of(&atom, Func::Step) {
+                let max = (0..atoms.list.len())
+                    .any(|j| present(&m, j) && positive_part(&atoms.list[j]).as_ref() == Some(&u));
+                if max {
+                    m = monomial_mul(&m, &vec![(i, 1)], -1);
+                }
+            } else if let Some(u) = call_of(&atom, Func::Sign) {
+                let abs = (0..atoms.list.len()).find(|&j| {
+                    present(&m, j) && call_of(&atoms.list[j], Func::Abs) == Some(u.clone())
+                });
+                if let Some(j) = abs {
+                    let u = atoms.of(u);
+                    m = monomial_mul(&m, &vec![(i, 1), (j, 1)], -1);
+                    m = monomial_mul(&m, &vec![(u, 1)], 1);
+                }
+            }
+        }
+        numerator = poly_add(numerator, Poly::from([(m, c)]));
+    }
+    f.numerator = numerator;
+    f
+}
+
 /// The hyperbolic tangent recognized where a denominator exp(u) + exp(-u) divides into a
 /// numerator that exp(u) - exp(-u) divides: (exp(u) - exp(-u))./(exp(u) + exp(-u)) is tanh(u).
 fn tanhs(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
@@ -1041,10 +1083,55 @@ fn write_poly_numbers(p: &Poly, atoms: &[Expr]) -> Expr {
     match content {
         Some(c) => {
             let rest: Poly = p.iter().map(|(m, k)| (m.clone(), k / &c)).collect();
-            build::mul(Expr::num(c), write_sum(&rest, atoms))
+            build::mul(Expr::num(c), write_grouped(&rest, atoms))
         }
-        None => write_sum(p, atoms),
+        None => write_grouped(p, atoms),
     }
+}
+
+/// The sum with an atom taken out of the terms that have it where that is smaller, as a
+/// textbook collects terms: k*inv(X) - inv(X) - n*inv(X) - inv(V) is
+/// (k - 1 - n)*inv(X) - inv(V), and s + c*s.*y - s.*y - c*y is s.*(1 + (c - 1)*y) - c*y.
+/// The atoms in the most terms are tried (two of them in short sums), each choice written
+/// the same way recursively.
+fn write_grouped(p: &Poly, atoms: &[Expr]) -> Expr {
+    let plain = write_sum(p, atoms);
+    if p.len() < 3 {
+        return plain;
+    }
+    let in_terms = |atom: usize| p.keys().filter(|m| exponent(m, atom) > 0).count();
+    let mut candidates: Vec<usize> = (p.keys().flatten())
+        .filter(|(_, e)| *e > 0)
+        .map(|(a, _)| *a)
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates.retain(|&a| (2..p.len()).contains(&in_terms(a)));
+    // The most frequent first, ties by atom order, so that the choice is deterministic.
+    candidates.sort_by_key(|&a| std::cmp::Reverse(in_terms(a)));
+    candidates.truncate(if p.len() <= 8 { 2 } else { 1 });
+    let mut best = plain;
+    for atom in candidates {
+        let (with, without): (Poly, Poly) = (p.iter())
+            .map(|(m, c)| (m.clone(), c.clone()))
+            .partition(|(m, _)| exponent(m, atom) > 0);
+        let power = vec![(atom, 1)];
+        let quotient: Poly = (with.iter())
+            .map(|(m, c)| (monomial_mul(m, &power, -1), c.clone()))
+            .collect();
+        let grouped = elementwise_product(atoms[atom].clone(), write_poly(&quotient, atoms));
+        let candidate = match without.values().all(Signed::is_negative) {
+            true => {
+                let negated = without.into_iter().map(|(m, c)| (m, -c)).collect();
+                build::sub(grouped, write_poly(&negated, atoms))
+            }
+            false => build::add(write_poly(&without, atoms), grouped),
+        };
+        if candidate.size() < best.size() {
+            best = candidate;
+        }
+    }
+    best
 }
 
 /// The powers of atoms that divide every term of a sum of two or more terms, if any: each
