@@ -94,22 +94,11 @@ impl Normalizer {
     /// The normal form of the elementwise part `e`, its atoms normalized first, or `e` over
     /// normalized atoms where that is smaller.
     fn normal_part(&mut self, e: &Expr) -> Expr {
-        let mut atoms = Atoms::default();
-        let read = read(e, &mut atoms, self);
+        let normal = self.normal_form(e);
         let kept = self.rebuild_plain(e);
-        let Some(fraction) = (read.map(cancel))
-            .map(|f| cancel(pythagoras(f, &atoms.list)))
-            .map(|f| sigmoids(f, &mut atoms))
-            .map(|f| tanhs(f, &mut atoms))
-            .map(|f| paired_atoms(f, &mut atoms))
-        else {
+        let Some(normal) = normal else {
             return kept;
         };
-        let mut normal = write(&fraction, &atoms.list);
-        if normal.shape != e.shape {
-            // Every array atom cancelled: the value is a scalar spread over e's shape.
-            normal = build::mul(normal, Expr::ones(e.shape));
-        }
         let (n, k) = (normal.size(), kept.size());
         let chosen = if n < k || (n == k && self.ties == Ties::Normal) {
             normal
@@ -120,6 +109,37 @@ impl Normalizer {
             Some(f) if f.size() < chosen.size() => f,
             _ => chosen,
         }
+    }
+
+    /// The normal form of the elementwise part `e` as written from its fraction, whatever
+    /// its size; `None` past [`MAX_TERMS`].
+    fn normal_form(&mut self, e: &Expr) -> Option<Expr> {
+        let mut atoms = Atoms::default();
+        let fraction = read(e, &mut atoms, self)
+            .map(cancel)
+            .map(|f| cancel(pythagoras(f, &atoms.list)))
+            .map(|f| sigmoids(f, &mut atoms))
+            .map(|f| tanhs(f, &mut atoms))
+            .map(|f| paired_atoms(f, &mut atoms))?;
+        let normal = write(&fraction, &atoms.list);
+        // Every array atom cancelled: the value is a scalar spread over e's shape.
+        Some(match normal.shape == e.shape {
+            true => normal,
+            false => build::mul(normal, Expr::ones(e.shape)),
+        })
+    }
+
+    /// An inner product u'*w as c*sum(v) where the normal form of u .* w is c times v for a
+    /// scalar c, whatever its size: read inside a scalar expression, c meets the factors
+    /// around it (2*u'*(1/2*(1 + nu)./(1 + r/(nu*s^2)))/(nu*s^3) is (1 + nu)*sum(...)/s).
+    fn scaled_inner_product(&mut self, e: &Expr) -> Option<Expr> {
+        let (row, w) = (e.args.first()?, e.args.get(1)?);
+        if e.op != Op::Mul || !row.shape.is_row() || !w.shape.is_column() {
+            return None;
+        }
+        let product = build::had(transposed_entrywise(row), w.clone());
+        let (c, rest) = build::leading_scalar(&self.normal_form(&product)?)?;
+        Some(build::mul(c, build::call(Func::Sum, rest)))
     }
 
     /// A sum of diagonal matrices as one, its diagonal normalized, where that is smaller:
@@ -156,10 +176,13 @@ impl Normalizer {
             false if a.op == Op::Mul && a.b().shape.is_row() => (Some(a.a()), a.b()),
             false => return None,
         };
-        let product = build::had(build::t(row.clone()), w.clone());
+        let product = build::had(transposed_entrywise(row), w.clone());
         let sum = build::call(Func::Sum, self.normal_part(&product));
         let kept = build::mul(self.go(row), self.go(w));
-        if sum.size() >= kept.size() {
+        // At equal size the sum still wins when a scalar leaves it to meet those around:
+        // 2*u'*(1/2*c*v)/c is sum(u.*v).
+        let scaled = build::leading_scalar(&sum).is_some();
+        if sum.size() > kept.size() || (sum.size() == kept.size() && !scaled) {
             return None;
         }
         Some(match left {
@@ -201,6 +224,18 @@ impl Normalizer {
         }
         let args = e.args.iter().map(|a| self.rebuild_plain(a)).collect();
         build::apply(e.op.clone(), args)
+    }
+}
+
+/// `e'` with the transpose moved through elementwise operations to the names it reaches:
+/// ((x - m)'.^2)' is (x - m).^2, which reads as a polynomial in x - m.
+fn transposed_entrywise(e: &Expr) -> Expr {
+    match e.op {
+        Op::Had | Op::HDiv | Op::HPow | Op::Add | Op::Sub | Op::Neg => {
+            let args = e.args.iter().map(transposed_entrywise).collect();
+            build::apply(e.op.clone(), args)
+        }
+        _ => build::t(e.clone()),
     }
 }
 
@@ -519,6 +554,9 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
         if normal != *e && (is_elementwise(&normal) || build::leading_scalar(&normal).is_some()) {
             return read(&normal, atoms, normalizer);
         }
+        if let Some(scaled) = normalizer.scaled_inner_product(e) {
+            return read(&scaled, atoms, normalizer);
+        }
         let atom = atoms.of(normal);
         return Some(Fraction {
             numerator: Poly::from([(vec![(atom, 1)], BigRational::one())]),
@@ -639,14 +677,19 @@ fn reciprocal(f: Fraction) -> Option<Fraction> {
             Poly::from([(inverse, c.recip())])
         }
         _ => {
-            let mut one = constant(BigRational::one());
-            one.denominator.push(f.numerator);
+            // A sum below the bar is cleared of the powers common to its terms, divisors
+            // included: 1/(1 + q/(nu*s^2)) is nu*s^2/(nu*s^2 + q), as a textbook writes it.
+            let content = monomial_content(&f.numerator);
+            let primitive: Poly = (f.numerator.iter())
+                .map(|(m, c)| (monomial_mul(m, &content, -1), c.clone()))
+                .collect();
+            let inverse: Monomial = content.iter().map(|&(a, e)| (a, -e)).collect();
             return Some(Fraction {
-                numerator: f
-                    .denominator
-                    .iter()
-                    .fold(one.numerator, |p, d| poly_mul(&p, d)),
-                denominator: one.denominator,
+                numerator: (f.denominator.iter())
+                    .fold(Poly::from([(inverse, BigRational::one())]), |p, d| {
+                        poly_mul(&p, d)
+                    }),
+                denominator: vec![primitive],
             });
         }
     };
@@ -654,6 +697,19 @@ fn reciprocal(f: Fraction) -> Option<Fraction> {
         numerator: f.denominator.iter().fold(numerator, |p, d| poly_mul(&p, d)),
         denominator: vec![],
     })
+}
+
+/// The monomial dividing every term of `p` that leaves ordinary polynomial terms and no atom
+/// in all of them: each atom to its lowest power over the terms (a term without it has it to
+/// the power 0).
+fn monomial_content(p: &Poly) -> Monomial {
+    let mut seen: Vec<usize> = p.keys().flatten().map(|&(a, _)| a).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    (seen.into_iter())
+        .map(|a| (a, p.keys().map(|m| exponent(m, a)).min().unwrap_or(0)))
+        .filter(|&(_, e)| e != 0)
+        .collect()
 }
 
 fn poly_add(mut a: Poly, b: Poly) -> Poly {
@@ -1115,17 +1171,24 @@ fn write_grouped(p: &Poly, atoms: &[Expr]) -> Expr {
         let (with, without): (Poly, Poly) = (p.iter())
             .map(|(m, c)| (m.clone(), c.clone()))
             .partition(|(m, _)| exponent(m, atom) > 0);
+        // A quotient of negative terms only is subtracted: n - (1 + nu)*s, not n + s*(-1 - nu).
         let power = vec![(atom, 1)];
+        let negative = with.values().all(Signed::is_negative);
         let quotient: Poly = (with.iter())
-            .map(|(m, c)| (monomial_mul(m, &power, -1), c.clone()))
+            .map(|(m, c)| {
+                (
+                    monomial_mul(m, &power, -1),
+                    if negative { -c } else { c.clone() },
+                )
+            })
             .collect();
-        let grouped = elementwise_product(atoms[atom].clone(), write_poly(&quotient, atoms));
-        let candidate = match without.values().all(Signed::is_negative) {
-            true => {
-                let negated = without.into_iter().map(|(m, c)| (m, -c)).collect();
-                build::sub(grouped, write_poly(&negated, atoms))
-            }
-            false => build::add(write_poly(&without, atoms), grouped),
+        let grouped = elementwise_product(write_poly(&quotient, atoms), atoms[atom].clone());
+        let negated = |p: Poly| -> Poly { p.into_iter().map(|(m, c)| (m, -c)).collect() };
+        let candidate = match (negative, without.values().all(Signed::is_negative)) {
+            (false, true) => build::sub(grouped, write_poly(&negated(without), atoms)),
+            (false, false) => build::add(write_poly(&without, atoms), grouped),
+            (true, true) => build::neg(build::add(write_poly(&negated(without), atoms), grouped)),
+            (true, false) => build::sub(write_poly(&without, atoms), grouped),
         };
         if candidate.size() < best.size() {
             best = candidate;
