@@ -234,6 +234,15 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if let Some(p) = commuted_kron(&a, &b) {
         return p;
     }
+    // 1ᵀ1 = n: a product of all-ones arrays counts the inner dimension (11ᵀ stays, the way
+    // the all-ones matrix is written in I - 11ᵀ/n).
+    if a.op == Op::Ones && b.op == Op::Ones && !a.shape.cols.is_one() {
+        let count = size(a.shape.cols);
+        return match shape.is_scalar() {
+            true => count,
+            false => mul(count, Expr::ones(shape)),
+        };
+    }
     // 1ᵀ diag(u) = uᵀ and diag(u) 1 = u: the sum of a diagonal matrix's rows or columns.
     let diag_of_column = |e: &Expr| e.op == Op::Call(Func::Diag) && e.a().shape.is_column();
     if a.op == Op::Ones && a.shape.is_row() && diag_of_column(&b) {
@@ -457,12 +466,13 @@ pub fn had(a: Expr, b: Expr) -> Expr {
     if b.op == Op::Ones {
         return a;
     }
-    // Scalar factors leave an elementwise product: u .* (2*v) = 2*(u .* v).
-    if b.op == Op::Mul && b.a().shape.is_scalar() {
-        return mul(b.a().clone(), had(a, b.b().clone()));
+    // Scalar factors leave an elementwise product: u .* (2*v) = 2*(u .* v), also from
+    // inside a matrix product (u .* (c*A*B) = c*(u .* (A*B))).
+    if let Some((c, rest)) = leading_scalar(&b) {
+        return mul(c, had(a, rest));
     }
-    if a.op == Op::Mul && a.a().shape.is_scalar() {
-        return mul(a.a().clone(), had(a.b().clone(), b));
+    if let Some((c, rest)) = leading_scalar(&a) {
+        return mul(c, had(rest, b));
     }
     Expr::node(Op::Had, vec![a.clone(), b], a.shape)
 }
@@ -542,13 +552,17 @@ pub fn call(f: Func, a: Expr) -> Expr {
             }
         }
         Func::Sum | Func::Tr if a.is_zero() => return Expr::int(0),
+        Func::Sum if a.op == Op::Ones => return mul(size(a.shape.rows), size(a.shape.cols)),
         // The entries of a softmax sum to 1.
         Func::Sum if a.op == Op::Call(Func::Softmax) => return Expr::int(1),
         // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x),
-        // tr(c*A*B) = c*tr(A*B).
+        // tr(c*A*B) = c*tr(A*B), tr(A/c) = tr(A)/c.
         Func::Tr | Func::Sum | Func::Diag | Func::Vec if leading_scalar(&a).is_some() => {
             let (c, rest) = leading_scalar(&a).expect("a scalar factor");
             return mul(c, call(f, rest));
+        }
+        Func::Tr | Func::Sum | Func::Diag | Func::Vec if a.op == Op::Div => {
+            return div(call(f, a.a().clone()), a.b().clone());
         }
         Func::Tr | Func::Sum | Func::Diag | Func::Vec if a.op == Op::Neg => {
             return neg(call(f, a.a().clone()));

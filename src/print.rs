@@ -226,6 +226,38 @@ fn unicode_subscript(text: &str) -> String {
     mapped.unwrap_or_else(|| format!("_({text})"))
 }
 
+/// A number written as a decimal where it has one and reads better so: a denominator of
+/// 2s and 5s that is a multiple of 10 or above 100 (0.1, 0.05, 0.044715, 0.0078125), the
+/// constants people type as decimals; 1/2, 1/4, 1/8 and 1/25 stay fractions.
+fn decimal(n: &BigRational) -> Option<String> {
+    use num_bigint::BigInt;
+    use num_traits::{One, Zero};
+    let q = n.denom();
+    let (mut rest, mut twos, mut fives) = (q.clone(), 0u32, 0u32);
+    let (two, five) = (BigInt::from(2), BigInt::from(5));
+    while (&rest % &two).is_zero() {
+        rest /= &two;
+        twos += 1;
+    }
+    while (&rest % &five).is_zero() {
+        rest /= &five;
+        fives += 1;
+    }
+    let tens = twos.min(fives) > 0;
+    if !rest.is_one() || q.is_one() || !(tens || *q > BigInt::from(100)) {
+        return None;
+    }
+    let places = twos.max(fives) as usize;
+    let scaled = (n.numer() * BigInt::from(10).pow(places as u32) / q).to_string();
+    let (sign, digits) = match scaled.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", scaled.as_str()),
+    };
+    let digits = format!("{digits:0>width$}", width = places + 1);
+    let (whole, fraction) = digits.split_at(digits.len() - places);
+    Some(format!("{sign}{whole}.{fraction}"))
+}
+
 /// The word a printed factor starts or ends with, when it is a name or a number (not a
 /// parenthesis, a transpose mark or an operator).
 fn edge_word(e: &Expr, last: bool, format: Format) -> Option<String> {
@@ -275,7 +307,7 @@ fn precedence(e: &Expr, format: Format) -> u8 {
         Op::Add | Op::Sub => SUM,
         Op::Neg => NEG,
         Op::Num(n) if n.is_negative() => NEG,
-        Op::Num(n) if !n.is_integer() && format != Format::Latex => PRODUCT,
+        Op::Num(n) if !n.is_integer() && decimal(n).is_none() && format != Format::Latex => PRODUCT,
         Op::Mul | Op::Had | Op::HDiv => PRODUCT,
         Op::Div if format == Format::Latex => ATOM,
         Op::Div => PRODUCT,
@@ -494,6 +526,9 @@ impl Printer {
     fn number(&self, out: &mut impl Write, n: &BigRational) -> std::fmt::Result {
         if n.is_integer() {
             return write!(out, "{}", n.numer());
+        }
+        if let Some(decimal) = decimal(n) {
+            return out.write_str(&decimal);
         }
         let sign = if n.is_negative() { "-" } else { "" };
         let (p, q) = (n.numer().abs(), n.denom());

@@ -31,6 +31,11 @@ struct Fraction {
 /// their lengths.
 const MAX_TERMS: usize = 64;
 
+/// Past this size (written out as a tree) a sum of diagonal matrices is left as it is:
+/// normalizing its diagonal reads every shared part again (a product of 600 factors x.*x.*…
+/// by x has a diagonal of 180,000 nodes).
+const LARGE_DIAGONAL: usize = 2_000;
+
 /// Integer powers up to this are expanded (`u.^3`); larger ones stay atoms.
 const MAX_POWER: i64 = 4;
 
@@ -146,7 +151,17 @@ impl Normalizer {
     /// eye(n) + diag(s.^2./c.^2) is diag(1 + s.^2./c.^2), and so diag(1./c.^2) for s = sin(x)
     /// and c = cos(x).
     fn diagonal_sum(&mut self, e: &Expr) -> Option<Expr> {
-        if !matches!(e.op, Op::Add | Op::Sub) || e.shape.is_scalar() {
+        let sum = |x: &Expr| matches!(x.op, Op::Add | Op::Sub);
+        let scaled_sum = match e.op {
+            // A scaled sum, not any product with a sum: each level of a nested product of
+            // diagonals would read the whole diagonal below it again.
+            Op::Mul | Op::Div if e.args.iter().any(|a| a.shape.is_scalar()) => {
+                e.args.iter().any(|a| !a.shape.is_scalar() && sum(a))
+            }
+            Op::Neg => sum(e.a()),
+            _ => sum(e),
+        };
+        if !scaled_sum || e.shape.is_scalar() || e.size() > LARGE_DIAGONAL {
             return None;
         }
         let diagonal = diagonal_of_sum(e)?;
@@ -355,6 +370,16 @@ fn diagonal_of_sum(e: &Expr) -> Option<Expr> {
         Op::Mul if e.a().shape.is_scalar() => {
             Some(build::mul(e.a().clone(), diagonal_of_sum(e.b())?))
         }
+        Op::Mul if e.b().shape.is_scalar() => {
+            Some(build::mul(e.b().clone(), diagonal_of_sum(e.a())?))
+        }
+        // diag(a)*diag(b) = diag(a .* b), diag(a)^k = diag(a.^k), inv(diag(a)) = diag(1./a).
+        Op::Mul => Some(build::had(diagonal_of_sum(e.a())?, diagonal_of_sum(e.b())?)),
+        Op::Pow if e.b().as_num().is_some_and(|k| k.is_integer()) => {
+            Some(build::hpow(diagonal_of_sum(e.a())?, e.b().clone()))
+        }
+        Op::Call(Func::Inv) => Some(build::hdiv(Expr::int(1), diagonal_of_sum(e.a())?)),
+        Op::T => diagonal_of_sum(e.a()),
         Op::Div if e.b().shape.is_scalar() => {
             Some(build::div(diagonal_of_sum(e.a())?, e.b().clone()))
         }
@@ -1223,8 +1248,9 @@ fn common_monomial(p: &Poly) -> Option<Monomial> {
     (!common.is_empty()).then_some(common)
 }
 
-/// The positive number g ≠ 1 that every coefficient is an integer multiple of (their gcd), if
-/// there is one.
+/// The positive number g ≠ 1 that every coefficient is an integer multiple of (their gcd),
+/// where g is an integer or one of the coefficients: 2*(a + 3*b), 1/2*(a + 3*b), but
+/// a + 0.134145*b stays (not 0.000005*(200000*a + 26829*b)).
 fn common_number(p: &Poly) -> Option<BigRational> {
     use num_integer::Integer;
     let (mut numerator, mut denominator) = (num_bigint::BigInt::zero(), num_bigint::BigInt::one());
@@ -1233,7 +1259,8 @@ fn common_number(p: &Poly) -> Option<BigRational> {
         denominator = denominator.lcm(c.denom());
     }
     let g = BigRational::new(numerator, denominator);
-    (!g.is_one() && !g.is_zero()).then_some(g)
+    let plain = g.is_integer() || p.values().any(|c| c.abs() == g);
+    (!g.is_one() && !g.is_zero() && plain).then_some(g)
 }
 
 fn write_sum(p: &Poly, atoms: &[Expr]) -> Expr {

@@ -11,6 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[test]
 fn the_table_prints_the_same_forms_under_load_on_any_thread() {
     let stop = AtomicBool::new(false);
+    // Stops the busy threads however the checks end: a failed assertion must fail the test,
+    // not leave the scope waiting on them forever.
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     std::thread::scope(|scope| {
         for _ in 0..2 {
             scope.spawn(|| {
@@ -20,6 +28,7 @@ fn the_table_prints_the_same_forms_under_load_on_any_thread() {
                 }
             });
         }
+        let _stop = StopOnDrop(&stop);
         for layout in [Layout::Numerator, Layout::Denominator] {
             let rows = common::rows();
             let problems: Vec<Problem> = (rows.iter())
@@ -46,6 +55,5 @@ fn the_table_prints_the_same_forms_under_load_on_any_thread() {
                 }
             }
         }
-        stop.store(true, Ordering::Relaxed);
     });
 }

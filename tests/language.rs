@@ -88,7 +88,13 @@ fn every_function() {
 #[test]
 fn numbers_are_exact() {
     assert_eq!(text("0.5*x"), "1/2*x");
-    assert_eq!(text("1e-3*x"), "1/1000*x");
+    // Decimals where the number has a short one that reads better than its fraction (a
+    // denominator of 2s and 5s that is a multiple of 10 or above 100), read back exactly.
+    assert_eq!(text("1e-3*x"), "0.001*x");
+    assert_eq!(text("0.044715*x"), "0.044715*x");
+    assert_eq!(text("x/10 - x/128"), "0.0921875*x");
+    assert_eq!(text("x/8 + x/3"), "11/24*x");
+    assert_eq!(text("x/16"), "1/16*x");
     assert_eq!(text("2.5e2*a"), "250*a");
     assert_eq!(text("(1/3 + 1/6)*a"), "1/2*a");
 }
