@@ -155,11 +155,29 @@ pub fn negated_leading_difference(p: &Expr) -> Option<Expr> {
     };
     match p.op {
         Op::Sub => swap(p),
-        Op::T => swap(p.a()).map(t),
+        // (A*(p - q))' starts with (p - q)'.
+        Op::T => swap(p.a())
+            .or_else(|| negated_trailing_difference(p.a()))
+            .map(t),
+        Op::Div if p.b().shape.is_scalar() => {
+            Some(div(negated_leading_difference(p.a())?, p.b().clone()))
+        }
         Op::Mul if p.a().shape.is_scalar() && !p.b().shape.is_scalar() => {
             Some(mul(p.a().clone(), negated_leading_difference(p.b())?))
         }
         Op::Mul => Some(mul(negated_leading_difference(p.a())?, p.b().clone())),
+        _ => None,
+    }
+}
+
+/// -P for a product P whose rightmost factor is a difference p - q: the same product ending
+/// with q - p; `None` for any other expression.
+fn negated_trailing_difference(p: &Expr) -> Option<Expr> {
+    match p.op {
+        Op::Sub if p.a().shape == p.b().shape => Some(sub(p.b().clone(), p.a().clone())),
+        Op::Mul if !p.b().shape.is_scalar() => {
+            Some(mul(p.a().clone(), negated_trailing_difference(p.b())?))
+        }
         _ => None,
     }
 }

@@ -1047,6 +1047,68 @@ type DensePoly = BTreeMap<(i32, Vec<i32>), BigRational>;
 /// The fraction as an expression: its terms with positive coefficients first, each term's
 /// negative powers as a quotient, the denominator factors divided out.
 fn write(f: &Fraction, atoms: &[Expr]) -> Expr {
+    let plain = write_plain(f, atoms);
+    match write_split(f, atoms) {
+        Some(split) if split.size() < plain.size() => split,
+        _ => plain,
+    }
+}
+
+/// N/D written q + R/D for a monomial q where R = N - q·D has fewer terms than N, what is
+/// common to q and R in front: (e - e.*y - e.*E)./(1 - E) is e.*(1 - y./(1 - E)).
+fn write_split(f: &Fraction, atoms: &[Expr]) -> Option<Expr> {
+    let [d] = f.denominator.as_slice() else {
+        return None;
+    };
+    let n = &f.numerator;
+    if n.len() < 2 || n.len() * d.len() > MAX_TERMS {
+        return None;
+    }
+    let remainder = |q: &Poly| poly_add(n.clone(), scale_poly(poly_mul(q, d), -1));
+    let (q, r) = (n.iter())
+        .flat_map(|(nm, nc)| {
+            d.iter()
+                .map(move |(dm, dc)| Poly::from([(monomial_mul(nm, dm, -1), nc / dc)]))
+        })
+        .map(|q| {
+            let r = remainder(&q);
+            (q, r)
+        })
+        .min_by_key(|(_, r)| r.len())?;
+    if r.len() + 1 >= n.len() || r.is_empty() {
+        return None;
+    }
+    let both: Poly = poly_add(q.clone(), r.clone());
+    let common = common_monomial(&both).unwrap_or_default();
+    let divided = |p: &Poly| -> Poly {
+        (p.iter())
+            .map(|(m, c)| (monomial_mul(m, &common, -1), c.clone()))
+            .collect()
+    };
+    // A remainder of negative terms only is subtracted: 1 - y./(1 - E).
+    let negative = r.values().all(Signed::is_negative);
+    let rest = Fraction {
+        numerator: scale_poly(divided(&r), if negative { -1 } else { 1 }),
+        denominator: vec![d.clone()],
+    };
+    let (q, rest) = (write_poly(&divided(&q), atoms), write(&rest, atoms));
+    let sum = match negative {
+        true => build::sub(q, rest),
+        false => build::add(q, rest),
+    };
+    Some(match common.is_empty() {
+        true => sum,
+        false => elementwise_product(write_term(&common, &BigRational::one(), atoms), sum),
+    })
+}
+
+fn scale_poly(p: Poly, by: i32) -> Poly {
+    let by = BigRational::from_integer(by.into());
+    p.into_iter().map(|(m, c)| (m, c * &by)).collect()
+}
+
+/// The fraction as numerator over its denominator factors.
+fn write_plain(f: &Fraction, atoms: &[Expr]) -> Expr {
     let numerator = write_poly(&f.numerator, atoms);
     // Equal factors once, as a power: ./(1 + u).^2, not ./(1 + u)./(1 + u).
     let mut factors: Vec<(&Poly, i64)> = Vec::new();

@@ -425,7 +425,10 @@ fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
             b.clone(),
         ))),
         // A minus in front of a product is absorbed by a difference it starts with.
-        (Op::Neg, None) if a.op == Op::Mul && build::negated_leading_difference(a).is_some() => {
+        (Op::Neg, None)
+            if matches!(a.op, Op::Mul | Op::T | Op::Div)
+                && build::negated_leading_difference(a).is_some() =>
+        {
             build::negated_leading_difference(a).expect("a leading difference")
         }
         (Op::T, None) if a.op == Op::Div => {

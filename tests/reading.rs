@@ -156,7 +156,7 @@ fn a_divisor_named_like_a_dimension_is_that_dimension() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
-        "-(y - X*theta)'*X/m\n# where y: R^m, X: R^(m x n), theta: R^n\n"
+        "(X*theta - y)'*X/m\n# where y: R^m, X: R^(m x n), theta: R^n\n"
     );
     assert!(
         err.contains("`m` is read as the dimension m of `y: R^m`, `X: R^(m x n)`"),
