@@ -252,15 +252,6 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if let Some(p) = commuted_kron(&a, &b) {
         return p;
     }
-    // 1ᵀ1 = n: a product of all-ones arrays counts the inner dimension (11ᵀ stays, the way
-    // the all-ones matrix is written in I - 11ᵀ/n).
-    if a.op == Op::Ones && b.op == Op::Ones && !a.shape.cols.is_one() {
-        let count = size(a.shape.cols);
-        return match shape.is_scalar() {
-            true => count,
-            false => mul(count, Expr::ones(shape)),
-        };
-    }
     // 1ᵀ diag(u) = uᵀ and diag(u) 1 = u: the sum of a diagonal matrix's rows or columns.
     let diag_of_column = |e: &Expr| e.op == Op::Call(Func::Diag) && e.a().shape.is_column();
     if a.op == Op::Ones && a.shape.is_row() && diag_of_column(&b) {
@@ -570,7 +561,6 @@ pub fn call(f: Func, a: Expr) -> Expr {
             }
         }
         Func::Sum | Func::Tr if a.is_zero() => return Expr::int(0),
-        Func::Sum if a.op == Op::Ones => return mul(size(a.shape.rows), size(a.shape.cols)),
         // The entries of a softmax sum to 1.
         Func::Sum if a.op == Op::Call(Func::Softmax) => return Expr::int(1),
         // Linear functions let scalar factors out: tr(c*A) = c*tr(A), diag(2*x) = 2*diag(x),
