@@ -33,7 +33,11 @@ pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<Str
         let leaf = Expr::leaf(Op::Var(name, Props::default()), value.shape);
         by_value.insert(value.clone(), leaf);
     }
-    let body = replace(e, &by_value, true);
+    let sums: Vec<(Vec<(bool, Expr)>, Expr)> = (by_value.iter())
+        .filter(|(value, _)| matches!(value.op, Op::Add | Op::Sub))
+        .map(|(value, name)| (signed_terms(value), name.clone()))
+        .collect();
+    let body = replace(&named_sums(e, &sums, &mut HashMap::new()), &by_value, true);
     // The definitions written: those the body uses, and those they use, in input order.
     let mut used: HashSet<Symbol> = HashSet::new();
     let (mut pending, mut seen) = (vec![body.clone()], HashSet::new());
@@ -96,6 +100,83 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
         definitions,
         body: replace(e, &by_value, true),
     }
+}
+
+/// `e` with each sum that holds all the terms of a defined sum written with its name:
+/// for z = x + W*r, W*r + x - y is z - y (terms matched as a multiset, either sign).
+fn named_sums(
+    e: &Expr,
+    sums: &[(Vec<(bool, Expr)>, Expr)],
+    memo: &mut HashMap<Expr, Expr>,
+) -> Expr {
+    if sums.is_empty() || e.args.is_empty() {
+        return e.clone();
+    }
+    if let Some(done) = memo.get(e) {
+        return done.clone();
+    }
+    let args = e.args.iter().map(|a| named_sums(a, sums, memo)).collect();
+    let rebuilt = crate::build::apply(e.op.clone(), args);
+    let out = (matches!(rebuilt.op, Op::Add | Op::Sub))
+        .then(|| with_named_sum(&rebuilt, sums))
+        .flatten()
+        .unwrap_or(rebuilt);
+    memo.insert(e.clone(), out.clone());
+    out
+}
+
+/// The sum `e` written with the first defined sum whose terms it holds (with one sign or the
+/// other), the rest of its terms after the name; `None` where none fits.
+fn with_named_sum(e: &Expr, sums: &[(Vec<(bool, Expr)>, Expr)]) -> Option<Expr> {
+    let terms = signed_terms(e);
+    for (defined, name) in sums {
+        if name.shape != e.shape || defined.len() > terms.len() {
+            continue;
+        }
+        for flipped in [false, true] {
+            let mut rest = terms.clone();
+            let all_found = defined.iter().all(|(negative, term)| {
+                let wanted = *negative != flipped;
+                (rest.iter().position(|(n, t)| *n == wanted && t == term))
+                    .map(|i| rest.remove(i))
+                    .is_some()
+            });
+            if !all_found {
+                continue;
+            }
+            let start = match flipped {
+                true => crate::build::neg(name.clone()),
+                false => name.clone(),
+            };
+            return Some(rest.into_iter().fold(start, |sum, (negative, term)| {
+                let op = if negative { Op::Sub } else { Op::Add };
+                Expr::node(op, vec![sum, term], e.shape)
+            }));
+        }
+    }
+    None
+}
+
+/// The terms of a sum of equally shaped arrays, each with whether it is subtracted.
+fn signed_terms(e: &Expr) -> Vec<(bool, Expr)> {
+    fn go(e: &Expr, negative: bool, out: &mut Vec<(bool, Expr)>) {
+        let same = |e: &Expr| e.a().shape == e.b().shape;
+        match e.op {
+            Op::Add if same(e) => {
+                go(e.a(), negative, out);
+                go(e.b(), negative, out);
+            }
+            Op::Sub if same(e) => {
+                go(e.a(), negative, out);
+                go(e.b(), !negative, out);
+            }
+            Op::Neg => go(e.a(), !negative, out),
+            _ => out.push((negative, e.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    go(e, false, &mut out);
+    out
 }
 
 /// The variables `e` mentions, each shared node visited once.

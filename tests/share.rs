@@ -89,3 +89,31 @@ fn the_answer_is_written_in_the_users_own_names() {
         "r = A*x - y; 2*(1 + r'*A)"
     );
 }
+
+#[test]
+fn a_sum_holding_a_defined_sum_is_written_with_its_name() {
+    // The residual block's input to the loss, z = x + W2*relu(W1*x), occurs in the gradient
+    // reordered and with -y added: it is printed z - y, in the user's name, and reads back.
+    let input = "x: R^n; y: R^n; z = x + W2*relu(W1*x); 1/2*norm2(z - y)^2";
+    let d = nabla::diff(input, "x", &Options::default()).expect("differentiates");
+    let text = d.text();
+    assert!(text.starts_with("z = x + W2*relu(W1*x); "), "{text}");
+    assert!(text.contains("(z - y)"), "{text}");
+    let parsed = nabla::read(&format!("{}{text}", d.input.declarations())).expect("parses back");
+    let x = egg::Symbol::from("x");
+    let options = CheckOptions { draws: 2, seed: 5 };
+    let report = nabla::check::check(&d.input, x, &parsed.expr, nabla::Layout::Numerator, options);
+    assert!(report.passed(), "{text}: {report}");
+    // Either sign: -(x + b) - y holds the defined sum negated.
+    let d = nabla::diff(
+        "x: R^n; s = x + b; sum(-x - b - c.*x)",
+        "x",
+        &Options::default(),
+    )
+    .expect("differentiates");
+    assert!(
+        d.check(CheckOptions { draws: 2, seed: 5 }).passed(),
+        "{}",
+        d.text()
+    );
+}
