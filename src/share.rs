@@ -33,11 +33,17 @@ pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<Str
         let leaf = Expr::leaf(Op::Var(name, Props::default()), value.shape);
         by_value.insert(value.clone(), leaf);
     }
-    let sums: Vec<(Vec<(bool, Expr)>, Expr)> = (by_value.iter())
-        .filter(|(value, _)| matches!(value.op, Op::Add | Op::Sub))
-        .map(|(value, name)| (signed_terms(value), name.clone()))
+    // Then sums that hold a defined sum among more terms, compared in the names already
+    // written (a definition's value over the earlier names).
+    let sums: Vec<(Vec<(bool, Expr)>, Expr)> = (named.iter())
+        .filter(|(_, value)| matches!(value.op, Op::Add | Op::Sub))
+        .map(|(name, value)| {
+            let leaf = Expr::leaf(Op::Var(*name, Props::default()), value.shape);
+            (signed_terms(value), leaf)
+        })
         .collect();
-    let body = replace(&named_sums(e, &sums, &mut HashMap::new()), &by_value, true);
+    let body = replace(e, &by_value, true);
+    let body = named_sums(&body, &sums, &mut HashMap::new());
     // The definitions written: those the body uses, and those they use, in input order.
     let mut used: HashSet<Symbol> = HashSet::new();
     let (mut pending, mut seen) = (vec![body.clone()], HashSet::new());
@@ -102,7 +108,7 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
     }
 }
 
-/// `e` with each sum that holds all the terms of a defined sum written with its name:
+/// `e` with each sum that holds all the terms of a defined sum and more written with its name:
 /// for z = x + W*r, W*r + x - y is z - y (terms matched as a multiset, either sign).
 fn named_sums(
     e: &Expr,
@@ -116,7 +122,7 @@ fn named_sums(
         return done.clone();
     }
     let args = e.args.iter().map(|a| named_sums(a, sums, memo)).collect();
-    let rebuilt = crate::build::apply(e.op.clone(), args);
+    let rebuilt = Expr::node(e.op.clone(), args, e.shape);
     let out = (matches!(rebuilt.op, Op::Add | Op::Sub))
         .then(|| with_named_sum(&rebuilt, sums))
         .flatten()
@@ -130,7 +136,8 @@ fn named_sums(
 fn with_named_sum(e: &Expr, sums: &[(Vec<(bool, Expr)>, Expr)]) -> Option<Expr> {
     let terms = signed_terms(e);
     for (defined, name) in sums {
-        if name.shape != e.shape || defined.len() > terms.len() {
+        // Whole matches are already names: only a defined sum among more terms is left.
+        if name.shape != e.shape || defined.len() >= terms.len() {
             continue;
         }
         for flipped in [false, true] {

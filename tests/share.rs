@@ -104,6 +104,14 @@ fn a_sum_holding_a_defined_sum_is_written_with_its_name() {
     let options = CheckOptions { draws: 2, seed: 5 };
     let report = nabla::check::check(&d.input, x, &parsed.expr, nabla::Layout::Numerator, options);
     assert!(report.passed(), "{text}: {report}");
+    // A definition over an earlier one keeps both names (the layer norm's centring c and
+    // scale s): sums are matched in the names already written.
+    let input = "x: R^n; g: R^n; e: R; c = x - mean(x); s = sqrt(mean(c.^2) + e); g.*c/s";
+    let text = (nabla::diff(input, "x", &Options::default()).expect("differentiates")).text();
+    assert!(
+        text.starts_with("c = x - mean(x); s = sqrt(mean(c.^2) + e); "),
+        "{text}"
+    );
     // Either sign: -(x + b) - y holds the defined sum negated.
     let d = nabla::diff(
         "x: R^n; s = x + b; sum(-x - b - c.*x)",
