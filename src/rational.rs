@@ -565,7 +565,7 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
     }
     // A scaling inside a matrix product is a factor of the part: (1/2*x)*x' is 1/2 times x*x'.
     if !is_elementwise(e)
-        && let Some((c, rest)) = build::leading_scalar(e)
+        && let Some((c, rest)) = build::leading_scalar(e).or_else(|| trailing_inner_product(e))
     {
         return Some(multiply(
             read(&c, atoms, normalizer)?,
@@ -643,6 +643,33 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
     };
     let terms = f.numerator.len() + f.denominator.iter().map(Poly::len).sum::<usize>();
     (terms <= MAX_TERMS).then_some(f)
+}
+
+/// (u'*B*v, A) for a product A*u'*B*v whose factors from a row on multiply to a scalar: it
+/// scales the factors before it (s*v'*s is (v'*s)*s, so that s.*v - s*v'*s is
+/// s.*(v - v'*s); p*p'*V*v is (p'*V*v)*p).
+fn trailing_inner_product(e: &Expr) -> Option<(Expr, Expr)> {
+    fn factors(e: &Expr, out: &mut Vec<Expr>) {
+        if e.op == Op::Mul && !e.a().shape.is_scalar() && !e.b().shape.is_scalar() {
+            factors(e.a(), out);
+            factors(e.b(), out);
+        } else {
+            out.push(e.clone());
+        }
+    }
+    if e.op != Op::Mul || e.shape.is_scalar() {
+        return None;
+    }
+    let mut all = Vec::new();
+    factors(e, &mut all);
+    let last = all.last()?;
+    let i = (1..all.len()).find(|&i| all[i].shape.is_row())?;
+    if !last.shape.cols.is_one() || !all[i - 1].shape.cols.is_one() {
+        return None;
+    }
+    let scalar = all[i..].iter().cloned().reduce(build::mul)?;
+    let rest = all[..i].iter().cloned().reduce(build::mul)?;
+    scalar.shape.is_scalar().then_some((scalar, rest))
 }
 
 fn constant(q: BigRational) -> Fraction {
@@ -868,10 +895,13 @@ fn paired_atoms(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
         let mut m = m;
         let present = |m: &Monomial, i: usize| m.iter().any(|&(a, e)| a == i && e > 0);
         for i in 0..atoms.list.len() {
-            if !present(&m, i) {
+            if exponent(&m, i) == 0 {
                 continue;
             }
             let atom = atoms.list[i].clone();
+            if !present(&m, i) && atom.op != Op::Call(Func::Sqrt) {
+                continue;
+            }
             if let Some(u) = call_of(&atom, Func::Step) {
                 let max = (0..atoms.list.len())
                     .any(|j| present(&m, j) && positive_part(&atoms.list[j]).as_ref() == Some(&u));
@@ -882,11 +912,24 @@ fn paired_atoms(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
                 let abs = (0..atoms.list.len()).find(|&j| {
                     present(&m, j) && call_of(&atoms.list[j], Func::Abs) == Some(u.clone())
                 });
+                let plain = atoms.index.get(&u).copied().filter(|&j| present(&m, j));
+                // sign(u).*abs(u) = u and sign(u).*u = abs(u).
                 if let Some(j) = abs {
                     let u = atoms.of(u);
                     m = monomial_mul(&m, &vec![(i, 1), (j, 1)], -1);
                     m = monomial_mul(&m, &vec![(u, 1)], 1);
+                } else if let Some(j) = plain {
+                    let abs = atoms.of(build::call(Func::Abs, u));
+                    m = monomial_mul(&m, &vec![(i, 1), (j, 1)], -1);
+                    m = monomial_mul(&m, &vec![(abs, 1)], 1);
                 }
+            } else if let Some(u) = call_of(&atom, Func::Sqrt)
+                && let Some(j) = atoms.index.get(&u).copied()
+                && exponent(&m, j) != 0
+            {
+                // u^k sqrt(u)^l = sqrt(u)^(2k + l): det(A)/sqrt(det(A)) is sqrt(det(A)).
+                let k = exponent(&m, j);
+                m = monomial_mul(&m, &vec![(j, k), (i, -2 * k)], -1);
             }
         }
         numerator = poly_add(numerator, Poly::from([(m, c)]));
@@ -1146,6 +1189,10 @@ fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
         };
     }
     let plain = write_poly_numbers(p, atoms);
+    let plain = match over_common_denominator(p, atoms) {
+        Some(over) if over.size() < plain.size() => over,
+        _ => plain,
+    };
     let Some(common) = common_monomial(p) else {
         return plain;
     };
@@ -1167,6 +1214,32 @@ fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
     } else {
         plain
     }
+}
+
+/// A sum whose terms divide by different powers of an atom, over their common denominator:
+/// 1./u - y./u.^2 is (u - y)./u.^2. `None` where no term has a divisor.
+fn over_common_denominator(p: &Poly, atoms: &[Expr]) -> Option<Expr> {
+    if p.len() < 2 {
+        return None;
+    }
+    let mut lowest: BTreeMap<usize, i32> = BTreeMap::new();
+    for &(atom, e) in p.keys().flatten().filter(|(_, e)| *e < 0) {
+        let low = lowest.entry(atom).or_insert(0);
+        *low = (*low).min(e);
+    }
+    let denominator: Monomial = lowest.into_iter().collect();
+    // Divisors every term shares to one power are common_monomial's: (u - v)./s.
+    if denominator.is_empty() || p.keys().all(|m| denominator.iter().all(|d| m.contains(d))) {
+        return None;
+    }
+    let numerator: Poly = (p.iter())
+        .map(|(m, c)| (monomial_mul(m, &denominator, -1), c.clone()))
+        .collect();
+    let below: Monomial = denominator.iter().map(|&(a, e)| (a, -e)).collect();
+    Some(quotient(
+        write_poly(&numerator, atoms),
+        write_term(&below, &BigRational::one(), atoms),
+    ))
 }
 
 /// (f, p / f) for f = 1 - u^2, 1 - u or 1 + u, u an atom of `p`, where the division is exact.
