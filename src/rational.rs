@@ -544,7 +544,14 @@ struct Atoms {
 }
 
 impl Atoms {
+    /// The index of the atom `e`, products grouped the way they are printed first, so that
+    /// A*(B*C) and (A*B)*C are one atom and their terms combine.
     fn of(&mut self, e: Expr) -> usize {
+        let e = if e.op == Op::Mul {
+            crate::simplify::tidied(e)
+        } else {
+            e
+        };
         if let Some(&i) = self.index.get(&e) {
             return i;
         }
@@ -581,6 +588,22 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
         }
         if let Some(scaled) = normalizer.scaled_inner_product(e) {
             return read(&scaled, atoms, normalizer);
+        }
+        // A product over a sum is read distributed, so that its terms meet like terms around
+        // it: (I - inv(C)*S)*inv(C) + inv(C)*(I - S*inv(C)) is 2*(inv(C) - inv(C)*S*inv(C)).
+        // The whole is written so only where it gets smaller. Distributed and normalized, a
+        // product may come back factored the other way, (I - A*S)*A as A*(I - S*A): then that
+        // is the atom, the same as the other side's.
+        let mut normal = normal;
+        // Only matrices: a quadratic form spread out is four terms that rarely meet others.
+        let spread = (!normal.shape.is_scalar())
+            .then(|| normalizer.distributed(&normal))
+            .flatten();
+        if let Some(spread) = spread.filter(|d| 2 * d.size() <= 3 * normal.size() && *d != normal) {
+            if is_elementwise(&spread) {
+                return read(&spread, atoms, normalizer);
+            }
+            normal = spread;
         }
         let atom = atoms.of(normal);
         return Some(Fraction {
