@@ -36,6 +36,10 @@ const MAX_TERMS: usize = 64;
 /// by x has a diagonal of 180,000 nodes).
 const LARGE_DIAGONAL: usize = 2_000;
 
+/// Sums of more terms are written as they are, not collected: each grouping tried writes its
+/// parts again, recursively.
+const MAX_GROUPED: usize = 16;
+
 /// Integer powers up to this are expanded (`u.^3`); larger ones stay atoms.
 const MAX_POWER: i64 = 4;
 
@@ -1113,6 +1117,7 @@ type DensePoly = BTreeMap<(i32, Vec<i32>), BigRational>;
 /// The fraction as an expression: its terms with positive coefficients first, each term's
 /// negative powers as a quotient, the denominator factors divided out.
 fn write(f: &Fraction, atoms: &[Expr]) -> Expr {
+    let _written = WrittenPolys::enter();
     let plain = write_plain(f, atoms);
     match write_split(f, atoms) {
         Some(split) if split.size() < plain.size() => split,
@@ -1202,6 +1207,48 @@ fn write_plain(f: &Fraction, atoms: &[Expr]) -> Expr {
 /// s.*a - s.*b - s.^2.*a + s.^2.*b, which is longer and, where s rounds to 1, loses every
 /// digit to cancellation.
 fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
+    if let Some(done) = WRITTEN.with(|w| w.borrow().polys.get(p).cloned()) {
+        return done;
+    }
+    let written = write_poly_uncached(p, atoms);
+    WRITTEN.with(|w| w.borrow_mut().polys.insert(p.clone(), written.clone()));
+    written
+}
+
+/// The polynomials written during one [`write`], over its atoms: collecting terms tries
+/// several groupings, each writing the same parts again.
+#[derive(Default)]
+struct WrittenPolys {
+    depth: usize,
+    polys: HashMap<Poly, Expr>,
+}
+
+thread_local! {
+    static WRITTEN: std::cell::RefCell<WrittenPolys> = Default::default();
+}
+
+impl WrittenPolys {
+    /// Marks a [`write`] in progress; the outermost one's end forgets what was written (the
+    /// next fraction's atoms are others).
+    fn enter() -> impl Drop {
+        struct Exit;
+        impl Drop for Exit {
+            fn drop(&mut self) {
+                WRITTEN.with(|w| {
+                    let mut w = w.borrow_mut();
+                    w.depth -= 1;
+                    if w.depth == 0 {
+                        w.polys.clear();
+                    }
+                });
+            }
+        }
+        WRITTEN.with(|w| w.borrow_mut().depth += 1);
+        Exit
+    }
+}
+
+fn write_poly_uncached(p: &Poly, atoms: &[Expr]) -> Expr {
     if let Some((factor, rest)) = binomial_factor(p) {
         let factored = elementwise_product(write_poly(&factor, atoms), write_poly(&rest, atoms));
         let plain = write_poly_numbers(p, atoms);
@@ -1331,11 +1378,11 @@ fn write_poly_numbers(p: &Poly, atoms: &[Expr]) -> Expr {
 /// The sum with an atom taken out of the terms that have it where that is smaller, as a
 /// textbook collects terms: k*inv(X) - inv(X) - n*inv(X) - inv(V) is
 /// (k - 1 - n)*inv(X) - inv(V), and s + c*s.*y - s.*y - c*y is s.*(1 + (c - 1)*y) - c*y.
-/// The atoms in the most terms are tried (two of them in short sums), each choice written
-/// the same way recursively.
+/// The atoms in the most terms are tried (two of them in sums of up to six terms), each choice
+/// written the same way recursively.
 fn write_grouped(p: &Poly, atoms: &[Expr]) -> Expr {
     let plain = write_sum(p, atoms);
-    if p.len() < 3 {
+    if !(3..=MAX_GROUPED).contains(&p.len()) {
         return plain;
     }
     let in_terms = |atom: usize| p.keys().filter(|m| exponent(m, atom) > 0).count();
@@ -1348,7 +1395,7 @@ fn write_grouped(p: &Poly, atoms: &[Expr]) -> Expr {
     candidates.retain(|&a| (2..p.len()).contains(&in_terms(a)));
     // The most frequent first, ties by atom order, so that the choice is deterministic.
     candidates.sort_by_key(|&a| std::cmp::Reverse(in_terms(a)));
-    candidates.truncate(if p.len() <= 8 { 2 } else { 1 });
+    candidates.truncate(if p.len() <= 6 { 2 } else { 1 });
     let mut best = plain;
     for atom in candidates {
         let (with, without): (Poly, Poly) = (p.iter())
