@@ -1454,8 +1454,9 @@ fn common_monomial(p: &Poly) -> Option<Monomial> {
 }
 
 /// The positive number g ≠ 1 that every coefficient is an integer multiple of (their gcd),
-/// where g is an integer or one of the coefficients: 2*(a + 3*b), 1/2*(a + 3*b), but
-/// a + 0.134145*b stays (not 0.000005*(200000*a + 26829*b)).
+/// where taking it out leaves more coefficients ±1 than there were: 2*(a + 3*b),
+/// 1/2*(a + 3*b), but a + 0.134145*b and s - y + 0.2*z stay (not
+/// 0.000005*(200000*a + 26829*b) or 1/5*(5*s - 5*y + z)).
 fn common_number(p: &Poly) -> Option<BigRational> {
     use num_integer::Integer;
     let (mut numerator, mut denominator) = (num_bigint::BigInt::zero(), num_bigint::BigInt::one());
@@ -1464,8 +1465,9 @@ fn common_number(p: &Poly) -> Option<BigRational> {
         denominator = denominator.lcm(c.denom());
     }
     let g = BigRational::new(numerator, denominator);
-    let plain = g.is_integer() || p.values().any(|c| c.abs() == g);
-    (!g.is_one() && !g.is_zero() && plain).then_some(g)
+    let units = |scale: &BigRational| p.values().filter(|c| (*c / scale).abs().is_one()).count();
+    let plainer = units(&g) > units(&BigRational::one());
+    (!g.is_one() && !g.is_zero() && plainer).then_some(g)
 }
 
 fn write_sum(p: &Poly, atoms: &[Expr]) -> Expr {

@@ -388,3 +388,19 @@ fn regression_a_matrix_power_is_not_merged_with_an_elementwise_factor() {
     sound("X: R^(n x n); sum(X^3.*X)", "X");
     sound("X: R^(n x n); sum(X.^3.*X)", "X");
 }
+
+#[test]
+fn regression_a_small_coefficient_is_not_taken_out_of_a_sum() {
+    // The gcd of the coefficients came out in front whenever it was one of them: the L2 term's
+    // 1/5 made -y'*log(softmax(z)) + 0.1*norm2(z)^2 print 1/5*(5*sum(y)*softmax(z) + z - 5*y)';
+    // and 0.044715 made 0.000005*(200000 + 26829*x.^2). A number leaves a sum only where that
+    // leaves more coefficients ±1.
+    let input = "z: R^k; y: R^k; -y'*log(softmax(z)) + 0.1*norm2(z)^2";
+    sound(input, "z");
+    let text = nabla::diff(input, "z", &Options::default()).unwrap().text();
+    assert_eq!(text, "(sum(y)*softmax(z) + 1/5*z - y)'");
+    let text = nabla::diff("x: R^n; sum(x + 0.044715*x.^3)", "x", &Options::default())
+        .unwrap()
+        .text();
+    assert_eq!(text, "(1 + 0.134145*x.^2)'");
+}
