@@ -170,14 +170,17 @@ pub fn negated_leading_difference(p: &Expr) -> Option<Expr> {
     }
 }
 
-/// -P for a product P whose rightmost factor is a difference p - q: the same product ending
-/// with q - p; `None` for any other expression.
+/// -P for a product P whose rightmost factor (or a factor of an elementwise product there) is
+/// a difference p - q: the same product with q - p; `None` for any other expression.
 fn negated_trailing_difference(p: &Expr) -> Option<Expr> {
     match p.op {
         Op::Sub if p.a().shape == p.b().shape => Some(sub(p.b().clone(), p.a().clone())),
         Op::Mul if !p.b().shape.is_scalar() => {
             Some(mul(p.a().clone(), negated_trailing_difference(p.b())?))
         }
+        // An elementwise product absorbs it in either factor: -(u .* (y - v)) = u .* (v - y).
+        Op::Had => (negated_trailing_difference(p.b()).map(|b| had(p.a().clone(), b)))
+            .or_else(|| negated_trailing_difference(p.a()).map(|a| had(a, p.b().clone()))),
         _ => None,
     }
 }
