@@ -405,6 +405,29 @@ impl Expr {
         self.size
     }
 
+    /// The terms of a sum of arrays of one shape, each with whether it is subtracted:
+    /// a - (b - c) is [(false, a), (true, b), (false, c)]; anything else is its own one term.
+    pub fn signed_terms(&self) -> Vec<(bool, Expr)> {
+        fn go(e: &Expr, negative: bool, out: &mut Vec<(bool, Expr)>) {
+            let same = |e: &Expr| e.a().shape == e.b().shape;
+            match e.op {
+                Op::Add if same(e) => {
+                    go(e.a(), negative, out);
+                    go(e.b(), negative, out);
+                }
+                Op::Sub if same(e) => {
+                    go(e.a(), negative, out);
+                    go(e.b(), !negative, out);
+                }
+                Op::Neg => go(e.a(), !negative, out),
+                _ => out.push((negative, e.clone())),
+            }
+        }
+        let mut out = Vec::new();
+        go(self, false, &mut out);
+        out
+    }
+
     /// A leaf.
     pub fn leaf(op: Op, shape: Shape) -> Expr {
         Expr::node(op, Vec::new(), shape)

@@ -263,8 +263,7 @@ fn transposed_entrywise(e: &Expr) -> Expr {
 /// leaves an identity, and a commutation matrix is first moved left through a Kronecker
 /// product, (A ⊗ B) K = K (B ⊗ A), so that K*P + P is (K + I)*P.
 fn factored_products(e: &Expr) -> Option<Expr> {
-    let mut terms = Vec::new();
-    signed_terms(e, false, &mut terms);
+    let terms = e.signed_terms();
     if terms.len() < 2 || e.shape.is_scalar() {
         return None;
     }
@@ -322,22 +321,6 @@ fn factored_products(e: &Expr) -> Option<Expr> {
         Some(r) => build::mul(with_left, r),
         None => with_left,
     })
-}
-
-/// The terms of a sum of arrays of one shape, each with whether it is subtracted.
-fn signed_terms(e: &Expr, negative: bool, out: &mut Vec<(bool, Expr)>) {
-    match e.op {
-        Op::Add if e.a().shape == e.b().shape => {
-            signed_terms(e.a(), negative, out);
-            signed_terms(e.b(), negative, out);
-        }
-        Op::Sub if e.a().shape == e.b().shape => {
-            signed_terms(e.a(), negative, out);
-            signed_terms(e.b(), !negative, out);
-        }
-        Op::Neg => signed_terms(e.a(), !negative, out),
-        _ => out.push((negative, e.clone())),
-    }
 }
 
 /// Array factors with each (A ⊗ B) K(m, n) written K(r, s) (B ⊗ A).
@@ -550,18 +533,21 @@ struct Atoms {
 impl Atoms {
     /// The index of the atom `e`, products grouped the way they are printed first, so that
     /// A*(B*C) and (A*B)*C are one atom and their terms combine.
+    /// Both groupings are remembered, so that an atom read again is not regrouped again.
     fn of(&mut self, e: Expr) -> usize {
-        let e = if e.op == Op::Mul {
-            crate::simplify::tidied(e)
-        } else {
-            e
-        };
         if let Some(&i) = self.index.get(&e) {
             return i;
         }
-        self.list.push(e.clone());
-        self.index.insert(e, self.list.len() - 1);
-        self.list.len() - 1
+        let grouped = match e.op {
+            Op::Mul => crate::simplify::tidied(e.clone()),
+            _ => e.clone(),
+        };
+        let i = *self.index.entry(grouped.clone()).or_insert_with(|| {
+            self.list.push(grouped);
+            self.list.len() - 1
+        });
+        self.index.insert(e, i);
+        i
     }
 }
 
@@ -759,9 +745,7 @@ fn reciprocal(f: Fraction) -> Option<Fraction> {
             // A sum below the bar is cleared of the powers common to its terms, divisors
             // included: 1/(1 + q/(nu*s^2)) is nu*s^2/(nu*s^2 + q), as a textbook writes it.
             let content = monomial_content(&f.numerator);
-            let primitive: Poly = (f.numerator.iter())
-                .map(|(m, c)| (monomial_mul(m, &content, -1), c.clone()))
-                .collect();
+            let primitive = divided_by(&f.numerator, &content);
             let inverse: Monomial = content.iter().map(|&(a, e)| (a, -e)).collect();
             return Some(Fraction {
                 numerator: (f.denominator.iter())
@@ -782,12 +766,24 @@ fn reciprocal(f: Fraction) -> Option<Fraction> {
 /// in all of them: each atom to its lowest power over the terms (a term without it has it to
 /// the power 0).
 fn monomial_content(p: &Poly) -> Monomial {
+    (atoms_in(p).into_iter())
+        .map(|a| (a, p.keys().map(|m| exponent(m, a)).min().unwrap_or(0)))
+        .filter(|&(_, e)| e != 0)
+        .collect()
+}
+
+/// The atoms that occur in `p`, each once, in order.
+fn atoms_in(p: &Poly) -> Vec<usize> {
     let mut seen: Vec<usize> = p.keys().flatten().map(|&(a, _)| a).collect();
     seen.sort_unstable();
     seen.dedup();
-    (seen.into_iter())
-        .map(|a| (a, p.keys().map(|m| exponent(m, a)).min().unwrap_or(0)))
-        .filter(|&(_, e)| e != 0)
+    seen
+}
+
+/// p / m for a monomial m, term by term.
+fn divided_by(p: &Poly, m: &Monomial) -> Poly {
+    (p.iter())
+        .map(|(t, c)| (monomial_mul(t, m, -1), c.clone()))
         .collect()
 }
 
@@ -941,14 +937,13 @@ fn paired_atoms(mut f: Fraction, atoms: &mut Atoms) -> Fraction {
                 });
                 let plain = atoms.index.get(&u).copied().filter(|&j| present(&m, j));
                 // sign(u).*abs(u) = u and sign(u).*u = abs(u).
-                if let Some(j) = abs {
-                    let u = atoms.of(u);
-                    m = monomial_mul(&m, &vec![(i, 1), (j, 1)], -1);
-                    m = monomial_mul(&m, &vec![(u, 1)], 1);
-                } else if let Some(j) = plain {
-                    let abs = atoms.of(build::call(Func::Abs, u));
-                    m = monomial_mul(&m, &vec![(i, 1), (j, 1)], -1);
-                    m = monomial_mul(&m, &vec![(abs, 1)], 1);
+                let replaced = match (abs, plain) {
+                    (Some(j), _) => Some((j, atoms.of(u))),
+                    (None, Some(j)) => Some((j, atoms.of(build::call(Func::Abs, u)))),
+                    (None, None) => None,
+                };
+                if let Some((j, product)) = replaced {
+                    m = monomial_mul(&m, &vec![(i, -1), (j, -1), (product, 1)], 1);
                 }
             } else if let Some(u) = call_of(&atom, Func::Sqrt)
                 && let Some(j) = atoms.index.get(&u).copied()
@@ -1052,18 +1047,12 @@ fn divide(n: &Poly, d: &Poly) -> Option<Poly> {
     if n.is_empty() {
         return Some(Poly::new());
     }
-    let atoms: Vec<usize> = {
-        let mut all: Vec<usize> = (n.keys().chain(d.keys()).flatten())
-            .map(|&(a, _)| a)
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    };
+    let mut atoms = [atoms_in(n), atoms_in(d)].concat();
+    atoms.sort_unstable();
+    atoms.dedup();
     let lowest = |p: &Poly| -> Vec<i32> {
-        (atoms.iter())
-            .map(|&a| p.keys().map(|m| exponent(m, a)).min().unwrap_or(0))
-            .collect()
+        let content = monomial_content(p);
+        atoms.iter().map(|&a| exponent(&content, a)).collect()
     };
     let (n_low, d_low) = (lowest(n), lowest(d));
     let dense = |p: &Poly, low: &[i32]| -> DensePoly {
@@ -1151,18 +1140,16 @@ fn write_split(f: &Fraction, atoms: &[Expr]) -> Option<Expr> {
     }
     let both: Poly = poly_add(q.clone(), r.clone());
     let common = common_monomial(&both).unwrap_or_default();
-    let divided = |p: &Poly| -> Poly {
-        (p.iter())
-            .map(|(m, c)| (monomial_mul(m, &common, -1), c.clone()))
-            .collect()
-    };
     // A remainder of negative terms only is subtracted: 1 - y./(1 - E).
     let negative = r.values().all(Signed::is_negative);
     let rest = Fraction {
-        numerator: scale_poly(divided(&r), if negative { -1 } else { 1 }),
+        numerator: scale_poly(divided_by(&r, &common), sign(negative)),
         denominator: vec![d.clone()],
     };
-    let (q, rest) = (write_poly(&divided(&q), atoms), write(&rest, atoms));
+    let (q, rest) = (
+        write_poly(&divided_by(&q, &common), atoms),
+        write(&rest, atoms),
+    );
     let sum = match negative {
         true => build::sub(q, rest),
         false => build::add(q, rest),
@@ -1171,6 +1158,11 @@ fn write_split(f: &Fraction, atoms: &[Expr]) -> Option<Expr> {
         true => sum,
         false => elementwise_product(write_term(&common, &BigRational::one(), atoms), sum),
     })
+}
+
+/// -1 for a negated part, else 1.
+fn sign(negative: bool) -> i32 {
+    if negative { -1 } else { 1 }
 }
 
 fn scale_poly(p: Poly, by: i32) -> Poly {
@@ -1266,9 +1258,7 @@ fn write_poly_uncached(p: &Poly, atoms: &[Expr]) -> Expr {
     let Some(common) = common_monomial(p) else {
         return plain;
     };
-    let rest: Poly = (p.iter())
-        .map(|(m, k)| (monomial_mul(m, &common, -1), k.clone()))
-        .collect();
+    let rest = divided_by(p, &common);
     // Common divisors divide the sum: (X*w - y)./s, not 1./s.*(X*w - y).
     let (up, down): (Monomial, Monomial) = common.iter().partition(|(_, e)| *e > 0);
     let down: Monomial = down.into_iter().map(|(a, e)| (a, -e)).collect();
@@ -1292,19 +1282,13 @@ fn over_common_denominator(p: &Poly, atoms: &[Expr]) -> Option<Expr> {
     if p.len() < 2 {
         return None;
     }
-    let mut lowest: BTreeMap<usize, i32> = BTreeMap::new();
-    for &(atom, e) in p.keys().flatten().filter(|(_, e)| *e < 0) {
-        let low = lowest.entry(atom).or_insert(0);
-        *low = (*low).min(e);
-    }
-    let denominator: Monomial = lowest.into_iter().collect();
+    let mut denominator = monomial_content(p);
+    denominator.retain(|&(_, e)| e < 0);
     // Divisors every term shares to one power are common_monomial's: (u - v)./s.
     if denominator.is_empty() || p.keys().all(|m| denominator.iter().all(|d| m.contains(d))) {
         return None;
     }
-    let numerator: Poly = (p.iter())
-        .map(|(m, c)| (monomial_mul(m, &denominator, -1), c.clone()))
-        .collect();
+    let numerator = divided_by(p, &denominator);
     let below: Monomial = denominator.iter().map(|&(a, e)| (a, -e)).collect();
     Some(quotient(
         write_poly(&numerator, atoms),
@@ -1386,12 +1370,7 @@ fn write_grouped(p: &Poly, atoms: &[Expr]) -> Expr {
         return plain;
     }
     let in_terms = |atom: usize| p.keys().filter(|m| exponent(m, atom) > 0).count();
-    let mut candidates: Vec<usize> = (p.keys().flatten())
-        .filter(|(_, e)| *e > 0)
-        .map(|(a, _)| *a)
-        .collect();
-    candidates.sort_unstable();
-    candidates.dedup();
+    let mut candidates = atoms_in(p);
     candidates.retain(|&a| (2..p.len()).contains(&in_terms(a)));
     // The most frequent first, ties by atom order, so that the choice is deterministic.
     candidates.sort_by_key(|&a| std::cmp::Reverse(in_terms(a)));
@@ -1402,18 +1381,10 @@ fn write_grouped(p: &Poly, atoms: &[Expr]) -> Expr {
             .map(|(m, c)| (m.clone(), c.clone()))
             .partition(|(m, _)| exponent(m, atom) > 0);
         // A quotient of negative terms only is subtracted: n - (1 + nu)*s, not n + s*(-1 - nu).
-        let power = vec![(atom, 1)];
         let negative = with.values().all(Signed::is_negative);
-        let quotient: Poly = (with.iter())
-            .map(|(m, c)| {
-                (
-                    monomial_mul(m, &power, -1),
-                    if negative { -c } else { c.clone() },
-                )
-            })
-            .collect();
+        let quotient = scale_poly(divided_by(&with, &vec![(atom, 1)]), sign(negative));
         let grouped = elementwise_product(write_poly(&quotient, atoms), atoms[atom].clone());
-        let negated = |p: Poly| -> Poly { p.into_iter().map(|(m, c)| (m, -c)).collect() };
+        let negated = |p: Poly| scale_poly(p, -1);
         let candidate = match (negative, without.values().all(Signed::is_negative)) {
             (false, true) => build::sub(grouped, write_poly(&negated(without), atoms)),
             (false, false) => build::add(write_poly(&without, atoms), grouped),

@@ -39,7 +39,7 @@ pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<Str
         .filter(|(_, value)| matches!(value.op, Op::Add | Op::Sub))
         .map(|(name, value)| {
             let leaf = Expr::leaf(Op::Var(*name, Props::default()), value.shape);
-            (signed_terms(value), leaf)
+            (value.signed_terms(), leaf)
         })
         .collect();
     let body = replace(e, &by_value, true);
@@ -134,7 +134,7 @@ fn named_sums(
 /// The sum `e` written with the first defined sum whose terms it holds (with one sign or the
 /// other), the rest of its terms after the name; `None` where none fits.
 fn with_named_sum(e: &Expr, sums: &[(Vec<(bool, Expr)>, Expr)]) -> Option<Expr> {
-    let terms = signed_terms(e);
+    let terms = e.signed_terms();
     for (defined, name) in sums {
         // Whole matches are already names: only a defined sum among more terms is left.
         if name.shape != e.shape || defined.len() >= terms.len() {
@@ -162,28 +162,6 @@ fn with_named_sum(e: &Expr, sums: &[(Vec<(bool, Expr)>, Expr)]) -> Option<Expr> 
         }
     }
     None
-}
-
-/// The terms of a sum of equally shaped arrays, each with whether it is subtracted.
-fn signed_terms(e: &Expr) -> Vec<(bool, Expr)> {
-    fn go(e: &Expr, negative: bool, out: &mut Vec<(bool, Expr)>) {
-        let same = |e: &Expr| e.a().shape == e.b().shape;
-        match e.op {
-            Op::Add if same(e) => {
-                go(e.a(), negative, out);
-                go(e.b(), negative, out);
-            }
-            Op::Sub if same(e) => {
-                go(e.a(), negative, out);
-                go(e.b(), !negative, out);
-            }
-            Op::Neg => go(e.a(), !negative, out),
-            _ => out.push((negative, e.clone())),
-        }
-    }
-    let mut out = Vec::new();
-    go(e, false, &mut out);
-    out
 }
 
 /// The variables `e` mentions, each shared node visited once.
