@@ -635,7 +635,7 @@ pub fn substitute(e: &Expr, replace: &impl Fn(&Expr) -> Option<Expr>) -> Expr {
     fn go(
         e: &Expr,
         replace: &impl Fn(&Expr) -> Option<Expr>,
-        memo: &mut std::collections::HashMap<Expr, Expr>,
+        memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
     ) -> Expr {
         let key = e.clone();
         if let Some(done) = memo.get(&key) {
@@ -652,5 +652,5 @@ pub fn substitute(e: &Expr, replace: &impl Fn(&Expr) -> Option<Expr>) -> Expr {
         memo.insert(key, out.clone());
         out
     }
-    go(e, replace, &mut std::collections::HashMap::new())
+    go(e, replace, &mut rustc_hash::FxHashMap::default())
 }

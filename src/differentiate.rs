@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::expr::{Expr, Op};
 use crate::rules::{self, Facts, Pat, Rule};
 use egg::Symbol;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The differential of `e` with respect to the variable `x`, in terms of the leaf `dx`.
 pub fn differential(e: &Expr, x: Symbol) -> Result<Expr> {
@@ -39,8 +39,8 @@ struct Differentiator {
     rules: &'static [Rule],
     /// Differentials already taken, by node identity, so shared subexpressions are
     /// differentiated once (the output stays a DAG, linear in the input's size).
-    memo: HashMap<Expr, Expr>,
-    depends: HashMap<Expr, bool>,
+    memo: FxHashMap<Expr, Expr>,
+    depends: FxHashMap<Expr, bool>,
     /// The rule applications so far, innermost first.
     steps: Vec<Step>,
 }
@@ -50,8 +50,8 @@ impl Differentiator {
         Differentiator {
             x,
             rules: rules::group("differentials"),
-            memo: HashMap::new(),
-            depends: HashMap::new(),
+            memo: FxHashMap::default(),
+            depends: FxHashMap::default(),
             steps: Vec::new(),
         }
     }

@@ -12,7 +12,7 @@ use crate::build;
 use crate::expr::{Expr, Op};
 use num_rational::BigRational;
 use num_traits::{One, Zero};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// A product without its coefficient: the scalar factors (sorted, for they commute) and the
 /// matrix factors in order; no matrix factors is the identity.
@@ -23,7 +23,7 @@ struct Monomial {
 }
 
 /// A sum of monomials with their nonzero coefficients.
-type Polynomial = HashMap<Monomial, BigRational>;
+type Polynomial = FxHashMap<Monomial, BigRational>;
 
 /// Expansion stops (and decides nothing) past this many monomials: distributing a product of
 /// sums multiplies their lengths.
@@ -45,7 +45,7 @@ fn expand(e: &Expr) -> Option<Polynomial> {
     let p = match &e.op {
         Op::Num(q) => constant(q.clone()),
         Op::Eye => constant(BigRational::one()),
-        Op::Zero => Polynomial::new(),
+        Op::Zero => Polynomial::default(),
         Op::Neg => scale(expand(e.a())?, &-BigRational::one()),
         Op::Add | Op::Sub if e.a().shape == e.b().shape => {
             let b = expand(e.b())?;
@@ -93,7 +93,7 @@ fn scalar(e: &Expr) -> Option<Polynomial> {
 }
 
 fn constant(q: BigRational) -> Polynomial {
-    let mut p = Polynomial::new();
+    let mut p = Polynomial::default();
     if !q.is_zero() {
         p.insert(
             Monomial {
@@ -118,7 +118,7 @@ fn atom(e: Expr) -> Polynomial {
             factors: vec![e],
         }
     };
-    HashMap::from([(monomial, BigRational::one())])
+    FxHashMap::from_iter([(monomial, BigRational::one())])
 }
 
 fn scale(p: Polynomial, by: &BigRational) -> Polynomial {
@@ -139,13 +139,16 @@ fn product(a: Polynomial, b: Polynomial) -> Option<Polynomial> {
     if a.len().saturating_mul(b.len()) > MAX_MONOMIALS {
         return None;
     }
-    let mut p = Polynomial::new();
+    let mut p = Polynomial::default();
     for (ma, ca) in &a {
         for (mb, cb) in &b {
             let mut scalars = [ma.scalars.clone(), mb.scalars.clone()].concat();
             scalars.sort_by_key(order);
             let factors = [ma.factors.clone(), mb.factors.clone()].concat();
-            p = sum(p, HashMap::from([(Monomial { scalars, factors }, ca * cb)]));
+            p = sum(
+                p,
+                FxHashMap::from_iter([(Monomial { scalars, factors }, ca * cb)]),
+            );
         }
     }
     Some(p)

@@ -277,7 +277,7 @@ pub struct Expr(pub Arc<Node>);
 
 impl PartialEq for Expr {
     fn eq(&self, other: &Expr) -> bool {
-        structurally_equal(self, other, &mut std::collections::HashSet::new())
+        structurally_equal(self, other, &mut rustc_hash::FxHashSet::default())
     }
 }
 
@@ -287,7 +287,7 @@ impl PartialEq for Expr {
 fn structurally_equal(
     a: &Expr,
     b: &Expr,
-    equal: &mut std::collections::HashSet<(usize, usize)>,
+    equal: &mut rustc_hash::FxHashSet<(usize, usize)>,
 ) -> bool {
     if Arc::ptr_eq(&a.0, &b.0) {
         return true;
@@ -325,7 +325,7 @@ thread_local! {
 /// when the table has doubled since the last sweep.
 #[derive(Default)]
 struct Interner {
-    nodes: std::collections::HashMap<u64, Vec<std::sync::Weak<Node>>>,
+    nodes: rustc_hash::FxHashMap<u64, Vec<std::sync::Weak<Node>>>,
     entries: usize,
     swept_at: usize,
 }
@@ -555,7 +555,7 @@ impl Expr {
 
 /// The number of nodes of `e` written out as a tree (shared parts counted each time they
 /// occur), computed over the DAG with `memo`.
-pub fn tree_size(e: &Expr, memo: &mut std::collections::HashMap<Expr, usize>) -> usize {
+pub fn tree_size(e: &Expr, memo: &mut rustc_hash::FxHashMap<Expr, usize>) -> usize {
     if let Some(&n) = memo.get(e) {
         return n;
     }

@@ -9,7 +9,8 @@ use crate::print::{self, Format, numpy_name};
 use crate::shape::Dim;
 use crate::share::Shared;
 use egg::Symbol;
-use std::collections::{BTreeSet, HashSet};
+use rustc_hash::FxHashSet;
+use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -62,7 +63,7 @@ pub fn python_function(d: &Derivative, name: &str, format: Format) -> Result<Str
 /// or columns, and the dimensions that only the expression has (`ones(k)`), which the caller
 /// passes.
 fn dimension_bindings(d: &Derivative, shared: &Shared) -> (Vec<String>, Vec<Symbol>) {
-    let mut seen = HashSet::new();
+    let mut seen = FxHashSet::default();
     let mut used = BTreeSet::new();
     for e in (shared.definitions.iter().map(|(_, e)| e)).chain([&shared.body]) {
         expression_dims(e, &mut seen, &mut used);
@@ -92,7 +93,7 @@ fn dimension_bindings(d: &Derivative, shared: &Shared) -> (Vec<String>, Vec<Symb
 /// `ones(n)`, `zeros`, `commutation`), whose code spells their sizes, and dimensions used as
 /// numbers; each shared node is
 /// visited once.
-fn expression_dims(e: &Expr, seen: &mut HashSet<*const Node>, dims: &mut BTreeSet<String>) {
+fn expression_dims(e: &Expr, seen: &mut FxHashSet<*const Node>, dims: &mut BTreeSet<String>) {
     if !seen.insert(Arc::as_ptr(&e.0)) {
         return;
     }

@@ -11,7 +11,7 @@ use crate::build::{self, add, call, had, mul, neg, sub, t};
 use crate::error::{Error, Result};
 use crate::expr::{Expr, Func, Op};
 use crate::shape::Shape;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The layout of the derivative.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -103,7 +103,7 @@ fn at_unit(df: &Expr) -> Expr {
 /// The adjoint G of a scalar differential: df = ⟨G, dX⟩ = tr(Gᵀ dX).
 fn gradient(df: &Expr, x: Shape) -> Result<Expr> {
     let order = linear_nodes(df);
-    let mut seeds: HashMap<Expr, Expr> = HashMap::new();
+    let mut seeds: FxHashMap<Expr, Expr> = FxHashMap::default();
     seeds.insert(df.clone(), Expr::int(1));
     let mut total: Option<Expr> = None;
     for node in order.iter().rev() {
@@ -131,7 +131,7 @@ fn gradient(df: &Expr, x: Shape) -> Result<Expr> {
 
 /// The nodes that contain dX, children before parents.
 fn linear_nodes(root: &Expr) -> Vec<Expr> {
-    fn visit(e: &Expr, seen: &mut HashMap<Expr, bool>, order: &mut Vec<Expr>) -> bool {
+    fn visit(e: &Expr, seen: &mut FxHashMap<Expr, bool>, order: &mut Vec<Expr>) -> bool {
         let key = e.clone();
         if let Some(&linear) = seen.get(&key) {
             return linear;
@@ -147,7 +147,7 @@ fn linear_nodes(root: &Expr) -> Vec<Expr> {
         linear
     }
     let mut order = Vec::new();
-    visit(root, &mut HashMap::new(), &mut order);
+    visit(root, &mut FxHashMap::default(), &mut order);
     order
 }
 
@@ -304,14 +304,14 @@ fn unvec(v: &Expr, shape: Shape) -> Option<Expr> {
 fn jacobian(df: &Expr, x: Shape) -> Result<Expr> {
     Forward {
         x,
-        memo: HashMap::new(),
+        memo: FxHashMap::default(),
     }
     .jac(df)
 }
 
 struct Forward {
     x: Shape,
-    memo: HashMap<Expr, Expr>,
+    memo: FxHashMap<Expr, Expr>,
 }
 
 impl Forward {
@@ -547,7 +547,7 @@ fn vec_jacobian(df: &Expr, x: Shape) -> Result<Expr> {
     VecForward {
         x,
         columns: x.rows.times(x.cols),
-        memo: HashMap::new(),
+        memo: FxHashMap::default(),
     }
     .jac(df)
 }
@@ -558,7 +558,7 @@ struct VecForward {
     x: Shape,
     /// The length of vec(X).
     columns: crate::shape::Dim,
-    memo: HashMap<Expr, Expr>,
+    memo: FxHashMap<Expr, Expr>,
 }
 
 impl VecForward {

@@ -10,7 +10,8 @@ use crate::parse::{BinOp, DimSyntax, Program, Syntax, SyntaxKind};
 use crate::shape::{Dim, Shape};
 use egg::Symbol;
 use num_traits::Signed;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 
 mod uses;
 use uses::{Evidence, Want, readings};
@@ -75,7 +76,7 @@ impl Typed {
             .flat_map(|v| [v.shape.rows, v.shape.cols])
             .collect();
         // Sizes that only constants have (`ones(m, n)` beside an n-vector) are dimensions too.
-        expression_sides(&self.expr, &mut HashSet::new(), &mut sides);
+        expression_sides(&self.expr, &mut FxHashSet::default(), &mut sides);
         let mut dims: Vec<Symbol> = (sides.into_iter())
             .flat_map(Dim::factors)
             .filter_map(|d| match d {
@@ -121,7 +122,7 @@ pub fn infer(program: &Program, src: &str) -> Result<Typed> {
     });
     for _ in 0..4 {
         let seen;
-        (pass, seen) = infer_with(program, src, HashSet::new(), kinds.clone());
+        (pass, seen) = infer_with(program, src, FxHashSet::default(), kinds.clone());
         for fact in seen {
             if !evidence
                 .iter()
@@ -151,9 +152,9 @@ pub fn infer(program: &Program, src: &str) -> Result<Typed> {
 fn infer_with(
     program: &Program,
     src: &str,
-    biases: HashSet<String>,
-    kinds: HashMap<String, Kind>,
-) -> (Result<(Typed, HashSet<String>)>, Vec<Evidence>) {
+    biases: FxHashSet<String>,
+    kinds: FxHashMap<String, Kind>,
+) -> (Result<(Typed, FxHashSet<String>)>, Vec<Evidence>) {
     let mut cx = Inference {
         src,
         biases,
@@ -166,7 +167,7 @@ fn infer_with(
 
 impl Inference<'_> {
     /// Declarations, definitions, then the body; the typed input and the biases found.
-    fn run(&mut self, program: &Program, src: &str) -> Result<(Typed, HashSet<String>)> {
+    fn run(&mut self, program: &Program, src: &str) -> Result<(Typed, FxHashSet<String>)> {
         let cx = self;
         for decl in &program.decls {
             cx.declare(decl)?;
@@ -214,39 +215,39 @@ struct Inference<'s> {
     src: &'s str,
     parent: Vec<usize>,
     bound: Vec<Option<Dim>>,
-    vars: HashMap<String, (UShape, Props)>,
+    vars: FxHashMap<String, (UShape, Props)>,
     order: Vec<String>,
-    defs: HashMap<String, UShape>,
+    defs: FxHashMap<String, UShape>,
     /// The shapes of `eye`, `ones`, `zeros` and `commutation` calls, by span.
-    constants: HashMap<(usize, usize), UShape>,
+    constants: FxHashMap<(usize, usize), UShape>,
     /// Sizes that are products of sizes not yet known (the length of vec(X), the sides of
     /// A ⊗ B): the product, its factors, and where it was asked for.
     products: Vec<(UDim, UDim, UDim, Span)>,
     /// Undeclared a–g names to take as arrays (biases).
-    biases: HashSet<String>,
+    biases: FxHashSet<String>,
     /// Undeclared names given the scalar default.
-    default_scalars: HashSet<String>,
+    default_scalars: FxHashSet<String>,
     /// How often each undeclared name is used, and how often as a term added to an array.
-    uses: HashMap<String, (usize, usize)>,
+    uses: FxHashMap<String, (usize, usize)>,
     /// The readings evidence gave undeclared names in earlier passes.
-    kinds: HashMap<String, Kind>,
+    kinds: FxHashMap<String, Kind>,
     /// What the uses in this pass say about undeclared names.
     evidence: Vec<Evidence>,
     /// Declared names.
-    declared: HashSet<String>,
+    declared: FxHashSet<String>,
     /// The shape of every node checked, by span.
-    node_shapes: HashMap<(usize, usize), UShape>,
+    node_shapes: FxHashMap<(usize, usize), UShape>,
     /// Dimension names of the declarations.
-    declared_dims: HashSet<String>,
+    declared_dims: FxHashSet<String>,
     /// Names used as dimensions, with their first use.
-    dimensions: HashMap<String, Span>,
+    dimensions: FxHashMap<String, Span>,
     /// Notes on readings the conventions decided, in order.
     notes: Vec<String>,
     /// The node being checked, and where each dimension became 1 (a vector made a scalar).
     at: Span,
-    one_at: HashMap<usize, Span>,
+    one_at: FxHashMap<usize, Span>,
     /// Where each undeclared name is first used.
-    first_use: HashMap<String, Span>,
+    first_use: FxHashMap<String, Span>,
 }
 
 impl Inference<'_> {
@@ -307,7 +308,7 @@ impl Inference<'_> {
                 DimSyntax::Product(factors) => factors.iter().map(size).fold(Dim::ONE, Dim::times),
             }
         }
-        fn names_of(d: &DimSyntax, out: &mut HashSet<String>) {
+        fn names_of(d: &DimSyntax, out: &mut FxHashSet<String>) {
             match d {
                 DimSyntax::Name(n) => {
                     out.insert(n.clone());
@@ -905,7 +906,7 @@ impl Inference<'_> {
         }
         self.check_dimensions(&variables)?;
         let notes = self.notes_on_readings(&order, &variables);
-        let mut resolved_constants = HashMap::new();
+        let mut resolved_constants = FxHashMap::default();
         for (k, (r, c)) in self.constants.clone() {
             let known = |cx: &mut Self, d: UDim| match cx.resolve(d) {
                 UDim::Known(d) => Some(d),
@@ -926,7 +927,7 @@ impl Inference<'_> {
             variables: &variables,
             constants: &resolved_constants,
         };
-        let mut values: HashMap<String, Expr> = HashMap::new();
+        let mut values: FxHashMap<String, Expr> = FxHashMap::default();
         for def in &defs {
             let value = builder.build(&def.value, &values);
             values.insert(def.name.clone(), value);
@@ -952,7 +953,7 @@ pub const MAX_EXPANDED: u64 = 200_000;
 
 /// Refuses an input that grows past [`MAX_EXPANDED`] nodes when its definitions are substituted.
 pub fn check_expanded_size(typed: &Typed, program: &Program) -> Result<()> {
-    if crate::expr::tree_size(&typed.expr, &mut HashMap::new()) as u64 <= MAX_EXPANDED {
+    if crate::expr::tree_size(&typed.expr, &mut FxHashMap::default()) as u64 <= MAX_EXPANDED {
         return Ok(());
     }
     Err(Error::Limit {
@@ -1073,11 +1074,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Builds typed nodes once every shape is known.
 struct Builder<'a> {
     variables: &'a [Variable],
-    constants: &'a HashMap<(usize, usize), Shape>,
+    constants: &'a FxHashMap<(usize, usize), Shape>,
 }
 
 impl Builder<'_> {
-    fn build(&self, e: &Syntax, defs: &HashMap<String, Expr>) -> Expr {
+    fn build(&self, e: &Syntax, defs: &FxHashMap<String, Expr>) -> Expr {
         let go = |x: &Syntax| self.build(x, defs);
         match &e.kind {
             SyntaxKind::Num(n) => Expr::num(n.clone()),
@@ -1121,7 +1122,7 @@ impl Builder<'_> {
 
 /// The sides of every shape in `e` (each shared node visited once), and the dimensions it uses
 /// as numbers.
-fn expression_sides(e: &Expr, seen: &mut HashSet<Expr>, sides: &mut Vec<Dim>) {
+fn expression_sides(e: &Expr, seen: &mut FxHashSet<Expr>, sides: &mut Vec<Dim>) {
     if !seen.insert(e.clone()) {
         return;
     }

@@ -175,7 +175,7 @@ impl Derivative {
     /// The derivative in the user's own names (the input's definitions that occur in it,
     /// restated first), with the other repeated subexpressions named, avoiding the input's names.
     pub fn shared(&self) -> share::Shared {
-        let mut taken: std::collections::HashSet<String> = self
+        let mut taken: rustc_hash::FxHashSet<String> = self
             .input
             .variables
             .iter()

@@ -12,7 +12,8 @@ use crate::expr::{Expr, Func, Op};
 use crate::shape::Shape;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Atoms by index, each with an exponent (negative in a denominator); sorted by index.
 type Monomial = Vec<(usize, i32)>;
@@ -52,7 +53,7 @@ pub fn normalize(e: &Expr) -> Expr {
     for ties in [Ties::Kept, Ties::Normal] {
         let candidate = Normalizer {
             ties,
-            memo: HashMap::new(),
+            memo: FxHashMap::default(),
         }
         .go(e);
         if candidate.size() < best.size() {
@@ -71,7 +72,7 @@ enum Ties {
 
 struct Normalizer {
     ties: Ties,
-    memo: HashMap<Expr, Expr>,
+    memo: FxHashMap<Expr, Expr>,
 }
 
 impl Normalizer {
@@ -527,7 +528,7 @@ fn small_integer(e: &Expr) -> Option<i64> {
 #[derive(Default)]
 struct Atoms {
     list: Vec<Expr>,
-    index: HashMap<Expr, usize>,
+    index: FxHashMap<Expr, usize>,
 }
 
 impl Atoms {
@@ -1212,7 +1213,7 @@ fn write_poly(p: &Poly, atoms: &[Expr]) -> Expr {
 #[derive(Default)]
 struct WrittenPolys {
     depth: usize,
-    polys: HashMap<Poly, Expr>,
+    polys: FxHashMap<Poly, Expr>,
 }
 
 thread_local! {

@@ -4,7 +4,7 @@
 
 use crate::expr::{Expr, Op, Props};
 use egg::Symbol;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A subexpression is named when writing it once saves at least this many nodes: small
 /// repeats such as `inv(A + t*B)` twice read better inline, as textbooks print them.
@@ -24,8 +24,8 @@ pub struct Shared {
 /// input order, values with earlier definitions substituted) whose value occurs in `e`, or in
 /// the value of a definition that is written, is replaced by its name and restated first; then
 /// the repeats left are named automatically ([`share`]), avoiding every name in `taken`.
-pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<String>) -> Shared {
-    let mut by_value: HashMap<Expr, Expr> = HashMap::new();
+pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &FxHashSet<String>) -> Shared {
+    let mut by_value: FxHashMap<Expr, Expr> = FxHashMap::default();
     let mut named: Vec<(Symbol, Expr)> = Vec::new();
     for (name, value) in definitions.iter().filter(|(_, v)| !v.args.is_empty()) {
         let name = Symbol::from(name.as_str());
@@ -43,12 +43,12 @@ pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<Str
         })
         .collect();
     let body = replace(e, &by_value, true);
-    let body = named_sums(&body, &sums, &mut HashMap::new());
+    let body = named_sums(&body, &sums, &mut FxHashMap::default());
     // The definitions written: those the body uses, and those they use, in input order.
-    let mut used: HashSet<Symbol> = HashSet::new();
-    let (mut pending, mut seen) = (vec![body.clone()], HashSet::new());
+    let mut used: FxHashSet<Symbol> = FxHashSet::default();
+    let (mut pending, mut seen) = (vec![body.clone()], FxHashSet::default());
     while let Some(x) = pending.pop() {
-        let mut names = HashSet::new();
+        let mut names = FxHashSet::default();
         variables(&x, &mut names, &mut seen);
         for (name, value) in &named {
             if names.contains(name) && used.insert(*name) {
@@ -72,10 +72,10 @@ pub fn share_named(e: &Expr, definitions: &[(String, Expr)], taken: &HashSet<Str
 /// expression as a DAG: a subexpression counts once more each time it is reached, and its
 /// insides are visited only the first time, so a part repeated only inside a repeated whole is
 /// not named twice.
-pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
-    let mut counts: HashMap<Expr, usize> = HashMap::new();
+pub fn share(e: &Expr, taken: &FxHashSet<String>) -> Shared {
+    let mut counts: FxHashMap<Expr, usize> = FxHashMap::default();
     count(e, &mut counts);
-    let mut sizes: HashMap<Expr, usize> = HashMap::new();
+    let mut sizes: FxHashMap<Expr, usize> = FxHashMap::default();
     let mut named: Vec<(usize, Expr)> = (counts.iter())
         .filter(|(x, _)| *x != e)
         .filter_map(|(x, n)| {
@@ -91,7 +91,7 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
     let mut names = (1..)
         .map(|i| format!("t{i}"))
         .filter(|n| !taken.contains(n));
-    let mut by_value: HashMap<Expr, Expr> = HashMap::new();
+    let mut by_value: FxHashMap<Expr, Expr> = FxHashMap::default();
     let mut definitions = Vec::new();
     for (_, value) in named {
         let name = Symbol::from(names.next().expect("names never run out"));
@@ -113,7 +113,7 @@ pub fn share(e: &Expr, taken: &HashSet<String>) -> Shared {
 fn named_sums(
     e: &Expr,
     sums: &[(Vec<(bool, Expr)>, Expr)],
-    memo: &mut HashMap<Expr, Expr>,
+    memo: &mut FxHashMap<Expr, Expr>,
 ) -> Expr {
     if sums.is_empty() || e.args.is_empty() {
         return e.clone();
@@ -165,7 +165,7 @@ fn with_named_sum(e: &Expr, sums: &[(Vec<(bool, Expr)>, Expr)]) -> Option<Expr> 
 }
 
 /// The variables `e` mentions, each shared node visited once.
-fn variables(e: &Expr, out: &mut HashSet<Symbol>, seen: &mut HashSet<Expr>) {
+fn variables(e: &Expr, out: &mut FxHashSet<Symbol>, seen: &mut FxHashSet<Expr>) {
     if !seen.insert(e.clone()) {
         return;
     }
@@ -175,7 +175,7 @@ fn variables(e: &Expr, out: &mut HashSet<Symbol>, seen: &mut HashSet<Expr>) {
     e.args.iter().for_each(|a| variables(a, out, seen));
 }
 
-fn count(e: &Expr, counts: &mut HashMap<Expr, usize>) {
+fn count(e: &Expr, counts: &mut FxHashMap<Expr, usize>) {
     if e.args.is_empty() {
         return;
     }
@@ -187,7 +187,7 @@ fn count(e: &Expr, counts: &mut HashMap<Expr, usize>) {
 }
 
 /// `e` with named subexpressions replaced by their names (`e` itself too when `whole`).
-fn replace(e: &Expr, names: &HashMap<Expr, Expr>, whole: bool) -> Expr {
+fn replace(e: &Expr, names: &FxHashMap<Expr, Expr>, whole: bool) -> Expr {
     if whole && let Some(name) = names.get(e) {
         return name.clone();
     }

@@ -11,7 +11,7 @@ use egg::{
     RecExpr, Rewrite, Subst, Var,
 };
 use num_traits::Signed;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 mod saturate;
@@ -275,7 +275,7 @@ fn saturate(
     limits: Limits,
 ) -> (saturate::Saturation, Id) {
     let mut graph = graph;
-    let root = add_expr(&mut graph, e, &mut HashMap::new());
+    let root = add_expr(&mut graph, e, &mut FxHashMap::default());
     // No clock stops a run (it would make the form depend on the machine); the derivation's
     // deadline is checked between rounds instead, as an error.
     let run = saturate::saturate(
@@ -310,7 +310,7 @@ fn to_rec(e: &Expr) -> RecExpr<Math> {
 fn add_expr(
     graph: &mut EGraph<Math, MatrixAnalysis>,
     e: &Expr,
-    memo: &mut HashMap<Expr, Id>,
+    memo: &mut FxHashMap<Expr, Id>,
 ) -> Id {
     let key = e.clone();
     if let Some(&id) = memo.get(&key) {
@@ -366,7 +366,7 @@ fn from_node(node: &Math, args: Vec<Expr>) -> Expr {
 
 /// [`tidy`] repeated until nothing changes (a regrouping can expose another).
 pub fn tidied(mut e: Expr) -> Expr {
-    let mut memo = HashMap::new();
+    let mut memo = FxHashMap::default();
     for _ in 0..8 {
         let next = tidy(&e, &mut memo);
         if next == e {
@@ -380,7 +380,7 @@ pub fn tidied(mut e: Expr) -> Expr {
 /// Puts an extracted form the way it is read: products and sums grouped to the left
 /// (2*x'*A, a + b + c), scalar factors first, quotients by scalars last (x'/norm2(x)), and a
 /// negative coefficient as a minus sign.
-pub fn tidy(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
+pub fn tidy(e: &Expr, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
     if let Some(done) = memo.get(e) {
         return done.clone();
     }
@@ -389,7 +389,7 @@ pub fn tidy(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
     out
 }
 
-fn tidy_node(e: &Expr, memo: &mut HashMap<Expr, Expr>) -> Expr {
+fn tidy_node(e: &Expr, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
     let args: Vec<Expr> = e.args.iter().map(|a| tidy(a, memo)).collect();
     if args.is_empty() {
         return e.clone();

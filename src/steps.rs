@@ -12,7 +12,7 @@ use crate::print;
 use crate::rules::Pat;
 use crate::{build, simplify};
 use egg::Symbol;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 mod format;
 
@@ -83,8 +83,8 @@ pub fn derivation(typed: &Typed, x: &Variable, layout: Layout) -> Result<Derivat
 
 /// Names for the quantities the rules were applied to: the input's own definitions keep their
 /// names, the whole expression is `f`, the rest are t1, t2, … innermost first.
-fn name_quantities(typed: &Typed, steps: &[Step]) -> HashMap<Expr, String> {
-    let mut names: HashMap<Expr, String> = HashMap::new();
+fn name_quantities(typed: &Typed, steps: &[Step]) -> FxHashMap<Expr, String> {
+    let mut names: FxHashMap<Expr, String> = FxHashMap::default();
     for (name, value) in &typed.definitions {
         names.insert(value.clone(), name.clone());
     }
@@ -102,7 +102,7 @@ fn name_quantities(typed: &Typed, steps: &[Step]) -> HashMap<Expr, String> {
 }
 
 /// `e` with every named quantity inside it shown by its name (`e` itself too, when `whole`).
-fn in_terms_of(names: &HashMap<Expr, String>, e: &Expr, whole: bool) -> Expr {
+fn in_terms_of(names: &FxHashMap<Expr, String>, e: &Expr, whole: bool) -> Expr {
     if whole && let Some(name) = names.get(e) {
         return Expr::leaf(
             Op::Var(Symbol::from(name.as_str()), Default::default()),
@@ -117,8 +117,8 @@ fn in_terms_of(names: &HashMap<Expr, String>, e: &Expr, whole: bool) -> Expr {
 }
 
 /// The rule's right side for this step, with named quantities and their differentials `dt1`.
-fn named_differential(names: &HashMap<Expr, String>, step: &Step, x: &Variable) -> Expr {
-    fn go(pat: &Pat, step: &Step, names: &HashMap<Expr, String>, x: &Variable) -> Expr {
+fn named_differential(names: &FxHashMap<Expr, String>, step: &Step, x: &Variable) -> Expr {
+    fn go(pat: &Pat, step: &Step, names: &FxHashMap<Expr, String>, x: &Variable) -> Expr {
         match pat {
             Pat::Var(v) => {
                 let bound = &step.bindings.iter().find(|(b, _)| b == v).expect("bound").1;

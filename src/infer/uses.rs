@@ -10,7 +10,7 @@ use crate::names::{self, Kind};
 use crate::parse::{BinOp, Syntax, SyntaxKind};
 use crate::shape::Dim;
 use egg::Symbol;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What one use of an undeclared name says about its shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,8 +38,8 @@ pub(super) enum Want {
 }
 
 /// The kind each name with evidence is read as, or the error for two uses that disagree.
-pub(super) fn readings(evidence: &[Evidence]) -> Result<HashMap<String, Kind>> {
-    let mut kinds = HashMap::new();
+pub(super) fn readings(evidence: &[Evidence]) -> Result<FxHashMap<String, Kind>> {
+    let mut kinds = FxHashMap::default();
     for e in evidence {
         let convention = names::convention(&e.name).kind;
         let kind = match e.want {
@@ -389,7 +389,7 @@ impl Inference<'_> {
 
     /// Refuses a name used as a dimension (`sum(x)/n`) that no array has.
     pub(super) fn check_dimensions(&self, variables: &[Variable]) -> Result<()> {
-        let sizes: HashSet<String> = (variables.iter())
+        let sizes: FxHashSet<String> = (variables.iter())
             .flat_map(|v| [v.shape.rows, v.shape.cols])
             .flat_map(Dim::factors)
             .map(|d| d.to_string())
