@@ -238,13 +238,114 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
             push(0, mul(t(w.clone()), v.clone()));
             push(1, mul(w, u.clone()));
         }
-        Op::Kron => return Err(no_gradient_through(node, "a Kronecker product")),
+        // ⟨C ⊗ D, A ⊗ B⟩ = ⟨C, A⟩⟨D, B⟩: a seed that is a sum of Kronecker products split
+        // like A ⊗ B gives A the adjoint Σ⟨D, B⟩C and B the adjoint Σ⟨C, A⟩D.
+        Op::Kron => {
+            let (a, b) = (&args[0], &args[1]);
+            let Some(terms) = kronecker_terms(s, a.shape, b.shape) else {
+                let why = "a partial trace (the seed reaching it is no sum of Kronecker products)";
+                return Err(no_gradient_through(node, why));
+            };
+            let total = |of: &dyn Fn(&(Expr, Expr)) -> Expr, shape: Shape| {
+                (terms.iter().map(of))
+                    .reduce(add)
+                    .unwrap_or_else(|| Expr::zero(shape))
+            };
+            push(0, total(&|(c, d)| mul(inner(b, d), c.clone()), a.shape));
+            push(1, total(&|(c, d)| mul(inner(a, c), d.clone()), b.shape));
+        }
         _ => unreachable!(
             "{:?} is not linear, so it cannot hold a differential",
             node.op
         ),
     }
     Ok(out)
+}
+
+/// `s` as a sum of Kronecker products C ⊗ D with C of shape `left` and D of shape `right`, read
+/// from its structure: Kronecker products, identities and ones (I ⊗ I, 1 ⊗ 1), and their sums,
+/// scalings, transposes, inverses ((C ⊗ D)⁻¹ = C⁻¹ ⊗ D⁻¹), elementwise products and products
+/// ((C ⊗ D)(E ⊗ F) = CE ⊗ DF, each factor split by the other's Kronecker structure).
+fn kronecker_terms(s: &Expr, left: Shape, right: Shape) -> Option<Vec<(Expr, Expr)>> {
+    let scaled = |terms: Vec<(Expr, Expr)>, by: &dyn Fn(Expr) -> Expr| {
+        terms.into_iter().map(|(c, d)| (by(c), d)).collect()
+    };
+    let go = |e: &Expr| kronecker_terms(e, left, right);
+    Some(match &s.op {
+        Op::Kron if s.a().shape == left && s.b().shape == right => {
+            vec![(s.a().clone(), s.b().clone())]
+        }
+        Op::Eye if left.is_square() && right.is_square() => {
+            vec![(Expr::eye(left.rows), Expr::eye(right.rows))]
+        }
+        Op::Ones => vec![(Expr::ones(left), Expr::ones(right))],
+        Op::Zero => vec![],
+        Op::Neg => scaled(go(s.a())?, &neg),
+        Op::Add => [go(s.a())?, go(s.b())?].concat(),
+        Op::Sub => [go(s.a())?, scaled(go(s.b())?, &neg)].concat(),
+        Op::T => (kronecker_terms(s.a(), left.transposed(), right.transposed())?.into_iter())
+            .map(|(c, d)| (t(c), t(d)))
+            .collect(),
+        Op::Call(Func::Inv) => match go(s.a())?.as_slice() {
+            [(c, d)] => vec![(call(Func::Inv, c.clone()), call(Func::Inv, d.clone()))],
+            _ => return None,
+        },
+        Op::Mul if s.a().shape.is_scalar() => scaled(go(s.b())?, &|c| mul(s.a().clone(), c)),
+        Op::Mul if s.b().shape.is_scalar() => scaled(go(s.a())?, &|c| mul(c, s.b().clone())),
+        Op::Div => scaled(go(s.a())?, &|c| build::div(c, s.b().clone())),
+        // Entry by entry, Kronecker products with one split multiply factor by factor:
+        // (C ⊗ D) ⊙ (E ⊗ F) = (C ⊙ E) ⊗ (D ⊙ F), and so for quotients.
+        Op::Had | Op::HDiv if s.a().shape == s.b().shape => {
+            let (xs, ys) = (go(s.a())?, go(s.b())?);
+            let op = |u: &Expr, v: &Expr| build::apply(s.op.clone(), vec![u.clone(), v.clone()]);
+            (xs.iter())
+                .flat_map(|(c, d)| ys.iter().map(move |(e, f)| (op(c, e), op(d, f))))
+                .collect()
+        }
+        Op::Mul => {
+            let (x, y) = (s.a(), s.b());
+            let (inner_left, inner_right) = (kronecker_split(x).map(|(l, r)| (l.cols, r.cols)))
+                .or_else(|| kronecker_split(y).map(|(l, r)| (l.rows, r.rows)))?;
+            let xs = kronecker_terms(
+                x,
+                Shape::new(left.rows, inner_left),
+                Shape::new(right.rows, inner_right),
+            )?;
+            let ys = kronecker_terms(
+                y,
+                Shape::new(inner_left, left.cols),
+                Shape::new(inner_right, right.cols),
+            )?;
+            (xs.iter())
+                .flat_map(|(c, d)| {
+                    (ys.iter()).map(|(e, f)| (mul(c.clone(), e.clone()), mul(d.clone(), f.clone())))
+                })
+                .collect()
+        }
+        _ => return None,
+    })
+}
+
+/// The shapes of C and D where `e` is built from Kronecker products C ⊗ D.
+fn kronecker_split(e: &Expr) -> Option<(Shape, Shape)> {
+    match &e.op {
+        Op::Kron => Some((e.a().shape, e.b().shape)),
+        Op::T => kronecker_split(e.a()).map(|(l, r)| (l.transposed(), r.transposed())),
+        Op::Neg | Op::Div | Op::Call(Func::Inv) => kronecker_split(e.a()),
+        Op::Add | Op::Sub | Op::Had | Op::HDiv => {
+            kronecker_split(e.a()).or_else(|| kronecker_split(e.b()))
+        }
+        Op::Mul if e.a().shape.is_scalar() => kronecker_split(e.b()),
+        Op::Mul if e.b().shape.is_scalar() => kronecker_split(e.a()),
+        Op::Mul => {
+            let (x, y) = (kronecker_split(e.a())?, kronecker_split(e.b())?);
+            Some((
+                Shape::new(x.0.rows, y.0.cols),
+                Shape::new(x.1.rows, y.1.cols),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// The error for a gradient through vec or ⊗ that has no form in the language.

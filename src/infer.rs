@@ -172,6 +172,10 @@ impl Inference<'_> {
         for decl in &program.decls {
             cx.declare(decl)?;
         }
+        // A name that sizes a constant anywhere (`eye(m)`) is that dimension everywhere, also
+        // where it is used as a number before the constant (`m*x + ... + sum(eye(m))`).
+        let bodies = program.defs.iter().map(|d| &d.value).chain(&program.body);
+        bodies.for_each(|e| constant_sizes(e, &mut cx.declared_dims));
         let mut values = Vec::new();
         for def in &program.defs {
             let declared = program.decls.iter().any(|d| d.name == def.name);
@@ -1018,6 +1022,27 @@ fn quotient(whole: Dim, part: Dim) -> Option<Dim> {
 }
 
 /// A dimension written as an argument: `n`, `3`, or a product such as `m*n`.
+/// The names that size a constant (`eye(n)`, `ones(m, n)`, ...) anywhere in `e`.
+fn constant_sizes(e: &Syntax, out: &mut FxHashSet<String>) {
+    match &e.kind {
+        SyntaxKind::Call(name, _, args) if CONSTRUCTORS.contains(&name.as_str()) => {
+            let names = args.iter().filter_map(dimension).flat_map(|d| d.factors());
+            out.extend(
+                names
+                    .filter(|f| matches!(f, Dim::Sym(_)))
+                    .map(|f| f.to_string()),
+            );
+        }
+        SyntaxKind::Call(_, _, args) => args.iter().for_each(|a| constant_sizes(a, out)),
+        SyntaxKind::Neg(a) | SyntaxKind::T(a) => constant_sizes(a, out),
+        SyntaxKind::Bin(_, a, b) => {
+            constant_sizes(a, out);
+            constant_sizes(b, out);
+        }
+        SyntaxKind::Num(_) | SyntaxKind::Name(_) | SyntaxKind::Pat(_) => {}
+    }
+}
+
 fn dimension(arg: &Syntax) -> Option<Dim> {
     match &arg.kind {
         SyntaxKind::Name(n) => Some(Dim::Sym(Symbol::from(n.as_str()))),

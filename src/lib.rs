@@ -36,7 +36,7 @@ pub use identify::Layout;
 pub use print::Format;
 
 use egg::Symbol;
-use expr::Expr;
+use expr::{Expr, Func, Op};
 use infer::Typed;
 
 /// How to differentiate.
@@ -101,6 +101,41 @@ pub struct Derivative {
     pub second: Option<(Expr, Symbol)>,
 }
 
+/// `e` with every size that no variable's shape has (`m` from the input's `eye(m)`) written
+/// `tr(eye(m))`: the text reads back with the input's declarations, where a bare `m` would be a
+/// new variable.
+fn sizes_read_back(
+    e: &Expr,
+    named: &impl Fn(Symbol) -> bool,
+    memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
+) -> Expr {
+    if let Some(done) = memo.get(e) {
+        return done.clone();
+    }
+    let written = match e.op {
+        Op::Size(shape::Dim::Sym(d)) if !named(d) => Expr::node(
+            Op::Call(Func::Tr),
+            vec![Expr::eye(shape::Dim::Sym(d))],
+            shape::Shape::SCALAR,
+        ),
+        _ if e.args.is_empty() => e.clone(),
+        _ => {
+            let args: Vec<Expr> = e
+                .args
+                .iter()
+                .map(|a| sizes_read_back(a, named, memo))
+                .collect();
+            if args.iter().zip(&e.args).all(|(a, b)| a == b) {
+                e.clone()
+            } else {
+                Expr::node(e.op.clone(), args, e.shape)
+            }
+        }
+    };
+    memo.insert(e.clone(), written.clone());
+    written
+}
+
 impl Derivative {
     /// How the input's names were read where the expression left a choice (`note: ...` on
     /// the command line): the name, the reading, and the declaration that gives the other.
@@ -146,7 +181,20 @@ impl Derivative {
                 print::latex_name(y.as_str())
             ),
         };
-        print::print_shared(&self.shared(), format, &label)
+        let mut shared = self.shared();
+        if format == Format::Text {
+            let named = |d: Symbol| {
+                (self.input.variables.iter())
+                    .flat_map(|v| [v.shape.rows, v.shape.cols])
+                    .any(|side| side.factors().contains(&shape::Dim::Sym(d)))
+            };
+            let readable = |e: &Expr| sizes_read_back(e, &named, &mut Default::default());
+            shared.body = readable(&shared.body);
+            for (_, value) in &mut shared.definitions {
+                *value = readable(value);
+            }
+        }
+        print::print_shared(&shared, format, &label)
     }
 
     /// The derivative as a complete Python function `def name(...)` over the variables, in

@@ -579,7 +579,7 @@ fn error_messages_say_what_went_wrong() {
     );
     let definition = stderr("a", "a = X*w; norm2(a)^2", 2);
     assert!(definition.contains("`a` is a definition"), "{definition}");
-    let unsupported = stderr("X", "sum(kron(X, A))", 1);
+    let unsupported = stderr("X", "A: R^(p x q); B: R^(m*p x n*q); tr(B'*kron(X, A))", 1);
     assert!(
         unsupported.starts_with("nabla: unsupported derivative: "),
         "{unsupported}"
@@ -683,7 +683,7 @@ fn long_sum_is_not_a_crash() {
 
 #[test]
 fn batch_answers_every_line_in_order_and_goes_on_after_errors() {
-    let input = "x\tx'*A*x\nw\tnorm2(X*w - y)^2\n\n# a comment\nx\tx'*A*\nX\tsum(kron(X, A))\nx,x\tx'*A*x\nno tab here\n";
+    let input = "x\tx'*A*x\nw\tnorm2(X*w - y)^2\n\n# a comment\nx\tx'*A*\nX\tX: R^(m x n); A: R^(p x q); B: R^(m*p x n*q); tr(B'*kron(X, A))\nx,x\tx'*A*x\nno tab here\n";
     let run = nabla(&["diff", "--batch", "-"], Some(input));
     assert_eq!(run.code, Some(2), "{run}");
     let lines: Vec<&str> = run.stdout.lines().collect();

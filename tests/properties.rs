@@ -519,10 +519,30 @@ impl Table {
                 alts.add("vec-inner", 1, inner);
             }
             // The gradient of a scalar through a Kronecker product has a matrix form for
-            // columns (u ⊗ v = vec(v uᵀ)); for matrices it needs a reshape the language lacks.
-            for t in [(N, One), (M, One)] {
+            // columns (u ⊗ v = vec(v uᵀ)), and for matrices where the seed is a sum of
+            // Kronecker products (⟨C ⊗ D, A ⊗ B⟩ = ⟨C, A⟩⟨D, B⟩): sums, traces, norms,
+            // determinants; otherwise it needs a partial trace the language lacks.
+            for t in [(N, One), (M, One), (M, N)] {
                 alts.add("kron-sum", 1, call("sum", &bin2("kron", &any(t), &any(t))));
             }
+            alts.add(
+                "kron-matrix",
+                1,
+                call("tr", &bin2("kron", &any((N, N)), &any((M, M)))),
+            );
+            alts.add(
+                "kron-matrix",
+                1,
+                call("norm2", &bin2("kron", &any((M, N)), &any((N, N)))),
+            );
+            alts.add(
+                "kron-matrix",
+                1,
+                call(
+                    "logdet",
+                    &bin2("kron", &invertible((N, N)), &invertible((M, M))),
+                ),
+            );
             alts.add(
                 "kron-norm",
                 1,

@@ -404,3 +404,36 @@ fn regression_a_small_coefficient_is_not_taken_out_of_a_sum() {
         .text();
     assert_eq!(text, "(1 + 0.134145*x.^2)'");
 }
+
+#[test]
+fn regression_a_size_used_before_the_constant_that_names_it_reads_as_that_dimension() {
+    // `m*x ... eye(m)`: `m` was read as a new vector before `eye(m)` made it a dimension, so
+    // a derivative printing `m*(...)` before `sum(eye(m))` read back with another shape.
+    let typed = nabla::read("x: R^n; m*sum(x) + tr(eye(m))").expect("reads");
+    assert!(typed.variable("m").is_none(), "`m` is the dimension of eye(m)");
+    sound("a: R; x: R^n; tr(norm1(a + x'./a) - max(a^(-2)/a, a.^3)*eye(m))", "a");
+}
+
+#[test]
+fn regression_scalar_functions_of_a_kronecker_product_of_the_variable() {
+    // The gradient through kron(A, dX) was refused for every matrix seed; a seed that is a sum
+    // of Kronecker products (traces, sums, norms, determinants) has one: ⟨C ⊗ D, A ⊗ dX⟩ =
+    // ⟨C, A⟩⟨D, dX⟩.
+    for input in [
+        "X: R^(n x n); tr(kron(X, X))",
+        "A: R^(p x q); X: R^(m x n); sum(kron(A, X))",
+        "A: R^(p x q); X: R^(m x n); norm2(kron(X, A))^2",
+        "A: R^(p x p); X: R^(n x n); logdet(kron(A, X)) + det(kron(X, A))",
+        "A: R^(p x p); X: R^(n x n); tr(kron(A, X)*kron(A, X)')",
+        "A: R^(p x p); X: R^(n x n); tr(inv(kron(A, X))*kron(A, eye(n)))",
+    ] {
+        sound(input, "X");
+    }
+    let d = nabla::diff(
+        "A: R^(p x p); X: R^(n x n); logdet(kron(A, X))",
+        "X",
+        &Options::default(),
+    )
+    .expect("derives");
+    assert_eq!(d.text(), "p*inv(X)");
+}
