@@ -617,7 +617,8 @@ fn derivative(f: &Expr, x: &infer::Variable, layout: Layout) -> Result<Expr> {
     let raw = identify::identify(&df, f.shape, x.shape, layout)?;
     let raw = identify::restrict(raw, f.shape, x);
     let simple = simplify::simplify(&raw, simplify::Limits::default()).0;
-    Ok(simplify::tidied(rational::normalize(&simple)))
+    let normal = simplify::tidied(rational::normalize(&simple));
+    Ok(simplify::transposes_folded(&normal))
 }
 
 /// The variable named by `--wrt`, or an error saying why it is not one.

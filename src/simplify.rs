@@ -2,7 +2,7 @@
 //! of the cheapest form by a cost model that prefers what a textbook prints.
 
 use crate::build;
-use crate::expr::{Expr, Op};
+use crate::expr::{Expr, Func, Op};
 use crate::lang::{Math, MatrixAnalysis};
 use crate::rules::{self, Pat, Rule};
 use crate::shape::Shape;
@@ -439,6 +439,72 @@ fn tidy_node(e: &Expr, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
             tidy(&build::apply(b.op.clone(), vec![inner, b.b().clone()]))
         }
         _ => build::apply(e.op.clone(), args),
+    }
+}
+
+/// `e` with one transpose around a product instead of one on each factor where that is
+/// smaller: `B'*inv(X')` is `(inv(X)*B)'`, `a'.*b'` is `(a.*b)'` (`A'*B'` stays, as textbooks
+/// print it). A last pass over the printed
+/// form: the normal form reads transposes spread over products.
+pub fn transposes_folded(e: &Expr) -> Expr {
+    fn go(e: &Expr, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
+        if let Some(done) = memo.get(e) {
+            return done.clone();
+        }
+        let args: Vec<Expr> = e.args.iter().map(|a| go(a, memo)).collect();
+        let spread = if args.iter().zip(&e.args).all(|(a, b)| a == b) {
+            e.clone()
+        } else {
+            build::apply(e.op.clone(), args)
+        };
+        let out = match fold(&spread) {
+            Some(inner) => {
+                let folded = build::t(go(&tidied(inner), memo));
+                if folded.size() < spread.size() {
+                    folded
+                } else {
+                    spread
+                }
+            }
+            None => spread,
+        };
+        memo.insert(e.clone(), out.clone());
+        out
+    }
+    go(e, &mut FxHashMap::default())
+}
+
+/// X with `e` = X' where `e` is a product or elementwise product of transposed factors, not
+/// all of them plain names.
+fn fold(e: &Expr) -> Option<Expr> {
+    match e.op {
+        Op::Had if !e.shape.is_scalar() => {
+            Some(build::had(untransposed(e.a())?, untransposed(e.b())?))
+        }
+        Op::Mul if !e.shape.is_scalar() => {
+            let factors = product_factors(e);
+            if factors.len() < 2 || factors.iter().all(is_transposed_name) {
+                return None;
+            }
+            let inner: Option<Vec<Expr>> = factors.iter().rev().map(untransposed).collect();
+            inner?.into_iter().reduce(build::mul)
+        }
+        _ => None,
+    }
+}
+
+fn is_transposed_name(e: &Expr) -> bool {
+    e.op == Op::T && matches!(e.a().op, Op::Var(..))
+}
+
+/// `x` for a transposed `x'`, `inv(x)` for `inv(x')`.
+fn untransposed(e: &Expr) -> Option<Expr> {
+    match &e.op {
+        Op::T => Some(e.a().clone()),
+        Op::Call(Func::Inv) if e.a().op == Op::T => Some(build::call(Func::Inv, e.a().a().clone())),
+        Op::Div => Some(build::div(untransposed(e.a())?, e.b().clone())),
+        Op::Mul if e.a().shape.is_scalar() => Some(build::mul(e.a().clone(), untransposed(e.b())?)),
+        _ => None,
     }
 }
 

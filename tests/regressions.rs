@@ -410,8 +410,14 @@ fn regression_a_size_used_before_the_constant_that_names_it_reads_as_that_dimens
     // `m*x ... eye(m)`: `m` was read as a new vector before `eye(m)` made it a dimension, so
     // a derivative printing `m*(...)` before `sum(eye(m))` read back with another shape.
     let typed = nabla::read("x: R^n; m*sum(x) + tr(eye(m))").expect("reads");
-    assert!(typed.variable("m").is_none(), "`m` is the dimension of eye(m)");
-    sound("a: R; x: R^n; tr(norm1(a + x'./a) - max(a^(-2)/a, a.^3)*eye(m))", "a");
+    assert!(
+        typed.variable("m").is_none(),
+        "`m` is the dimension of eye(m)"
+    );
+    sound(
+        "a: R; x: R^n; tr(norm1(a + x'./a) - max(a^(-2)/a, a.^3)*eye(m))",
+        "a",
+    );
 }
 
 #[test]
