@@ -10,6 +10,15 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// repeats such as `inv(A + t*B)` twice read better inline, as textbooks print them.
 const MIN_SAVING: usize = 8;
 
+/// An activation (an elementwise function or softmax of something) is named from this saving
+/// on: textbooks name each layer's activation (`p = softmax(z)`, `h = tanh(W*x)`) even where
+/// it is small.
+const MIN_ACTIVATION_SAVING: usize = 3;
+
+fn is_activation(e: &Expr) -> bool {
+    matches!(e.op, Op::Call(f) if f.is_elementwise() || f == crate::expr::Func::Softmax)
+}
+
 /// An expression with its shared parts named: definitions in order (each may use earlier
 /// names), then the body.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,7 +89,11 @@ pub fn share(e: &Expr, taken: &FxHashSet<String>) -> Shared {
         .filter(|(x, _)| *x != e)
         .filter_map(|(x, n)| {
             let size = crate::expr::tree_size(x, &mut sizes);
-            ((n - 1).saturating_mul(size - 1) >= MIN_SAVING).then(|| (size, x.clone()))
+            let least = match is_activation(x) {
+                true => MIN_ACTIVATION_SAVING,
+                false => MIN_SAVING,
+            };
+            ((n - 1).saturating_mul(size - 1) >= least).then(|| (size, x.clone()))
         })
         .collect();
     // Smaller subexpressions are defined first: they cannot contain larger ones.

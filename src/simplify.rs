@@ -459,7 +459,7 @@ pub fn transposes_folded(e: &Expr) -> Expr {
         };
         let out = match fold(&spread) {
             Some(inner) => {
-                let folded = build::t(go(&tidied(inner), memo));
+                let folded = build::t(tidied(inner));
                 if folded.size() < spread.size() {
                     folded
                 } else {
