@@ -129,7 +129,56 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
     if b.op == Op::Neg {
         return add(a, b.a().clone());
     }
+    if a.op == Op::Eye
+        && let Some(rest) = resolvent_complement(&b)
+    {
+        return rest;
+    }
     Expr::node(Op::Sub, vec![a, b], shape)
+}
+
+/// The push-through identity for a column u: uᵀ(I + uuᵀ)⁻¹ = uᵀ/(1 + uᵀu), the form of a
+/// gradient (the column form (I + uuᵀ)⁻¹u is left, where the inverse is shared with other
+/// terms); `None` for any other product.
+fn pushed_through(a: &Expr, b: &Expr) -> Option<Expr> {
+    let outer = |inverse: &Expr, u: &Expr| {
+        let sum = (inverse.op == Op::Call(Func::Inv)).then(|| inverse.a())?;
+        let terms = (sum.op == Op::Add).then(|| (sum.a(), sum.b()))?;
+        let product = match terms {
+            (i, p) | (p, i) if i.op == Op::Eye && p.op == Op::Mul => p,
+            _ => return None,
+        };
+        let is_u = product.a() == u && product.b().op == Op::T && product.b().a() == u;
+        is_u.then(|| add(Expr::int(1), mul(t(u.clone()), u.clone())))
+    };
+    match (&a.op, &b.op) {
+        (Op::T, _) if a.a().shape.is_column() => Some(div(a.clone(), outer(b, a.a())?)),
+        _ => None,
+    }
+}
+
+/// The resolvent identities: I - X(X + A)⁻¹ = A(X + A)⁻¹ and I - (X + A)⁻¹X = (X + A)⁻¹A;
+/// `None` unless `e` is X(X + A)⁻¹ or (X + A)⁻¹X with X a term of the sum.
+fn resolvent_complement(e: &Expr) -> Option<Expr> {
+    if e.op != Op::Mul {
+        return None;
+    }
+    let (left, right) = (e.a(), e.b());
+    let (inverse, x, inverse_first) = match (&left.op, &right.op) {
+        (_, Op::Call(Func::Inv)) => (right, left, false),
+        (Op::Call(Func::Inv), _) => (left, right, true),
+        _ => return None,
+    };
+    let sum = inverse.a();
+    let other = match sum.op {
+        Op::Add if sum.a() == x && sum.b().shape == x.shape => sum.b(),
+        Op::Add if sum.b() == x && sum.a().shape == x.shape => sum.a(),
+        _ => return None,
+    };
+    Some(match inverse_first {
+        true => mul(inverse.clone(), other.clone()),
+        false => mul(other.clone(), inverse.clone()),
+    })
 }
 
 /// `-a`.
@@ -207,6 +256,9 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     }
     if a.is_one() || (a.op == Op::Eye && !b.shape.is_scalar()) {
         return b;
+    }
+    if let Some(pushed) = pushed_through(&a, &b) {
+        return pushed;
     }
     if b.is_one() || (b.op == Op::Eye && !a.shape.is_scalar()) {
         return a;

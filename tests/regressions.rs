@@ -443,3 +443,21 @@ fn regression_scalar_functions_of_a_kronecker_product_of_the_variable() {
     .expect("derives");
     assert_eq!(d.text(), "p*inv(X)");
 }
+
+#[test]
+fn resolvent_and_push_through_identities_shorten_the_result() {
+    // I - X(X + A)⁻¹ = A(X + A)⁻¹ and uᵀ(I + uuᵀ)⁻¹ = uᵀ/(1 + uᵀu), in the constructors.
+    let text = |input: &str, wrt: &str| {
+        sound(input, wrt);
+        nabla::diff(input, wrt, &Options::default())
+            .expect("derives")
+            .text()
+    };
+    let trace = text("X: R^(n x n); A: R^(n x n); tr(X*inv(X + A))", "X");
+    assert_eq!(trace, "inv(X + A)*A*inv(X + A)");
+    assert_eq!(
+        text("x: R^n; logdet(eye(n) + x*x')", "x"),
+        "2*x'/(1 + x'*x)"
+    );
+    sound("X: R^(n x n); A: R^(n x n); eye(n) - inv(A + X)*X", "X");
+}
