@@ -628,6 +628,7 @@ pub fn call(f: Func, a: Expr) -> Expr {
         }
         Func::Tr | Func::Det | Func::Logdet if a.op == Op::T => return call(f, a.a().clone()),
         Func::Inv if a.op == Op::Call(Func::Inv) => return a.a().clone(),
+        Func::Inv if a.op == Op::Eye => return a,
         Func::Det if a.op == Op::Call(Func::Inv) => {
             return div(Expr::int(1), call(Func::Det, a.a().clone()));
         }
