@@ -7,8 +7,8 @@ use crate::lang::{Math, MatrixAnalysis};
 use crate::rules::{self, Pat, Rule};
 use crate::shape::Shape;
 use egg::{
-    ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Pattern, PatternAst,
-    RecExpr, Rewrite, Subst, Var,
+    ConditionalApplier, CostFunction, EGraph, ENodeOrVar, Extractor, Id, Language, Pattern,
+    PatternAst, RecExpr, Rewrite, Subst, Var,
 };
 use num_traits::Signed;
 use rustc_hash::FxHashMap;
@@ -281,6 +281,7 @@ fn saturate(
     let run = saturate::saturate(
         graph,
         rewrites(),
+        operators_needed(),
         limits.iterations,
         limits.nodes,
         crate::budget::check,
@@ -546,6 +547,27 @@ fn regroup_left(a: &Expr, b: &Expr) -> Expr {
 fn rewrites() -> &'static [Rewrite<Math, MatrixAnalysis>] {
     static REWRITES: OnceLock<Vec<Rewrite<Math, MatrixAnalysis>>> = OnceLock::new();
     REWRITES.get_or_init(|| rules::group("algebra").iter().map(to_rewrite).collect())
+}
+
+/// For each rewrite of [`rewrites`], the operators its left side holds: a rule whose operators
+/// are not all in the e-graph cannot match, and is not searched.
+fn operators_needed() -> &'static [Vec<saturate::Operator>] {
+    static NEEDED: OnceLock<Vec<Vec<saturate::Operator>>> = OnceLock::new();
+    NEEDED.get_or_init(|| {
+        (rules::group("algebra").iter())
+            .map(|rule| {
+                let mut ops: Vec<saturate::Operator> = (to_pattern(&rule.lhs).ast.iter())
+                    .filter_map(|node| match node {
+                        ENodeOrVar::ENode(e) => Some(e.discriminant()),
+                        ENodeOrVar::Var(_) => None,
+                    })
+                    .collect();
+                ops.sort();
+                ops.dedup();
+                ops
+            })
+            .collect()
+    })
 }
 
 /// Turns a rule of the table into an egg rewrite with its conditions.
