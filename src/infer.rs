@@ -72,7 +72,7 @@ impl Typed {
 
     /// Every symbolic dimension, sorted.
     pub fn dims(&self) -> Vec<Symbol> {
-        let mut sides: Vec<Dim> = (self.variables.iter())
+        let mut sides: FxHashSet<Dim> = (self.variables.iter())
             .flat_map(|v| [v.shape.rows, v.shape.cols])
             .collect();
         // Sizes that only constants have (`ones(m, n)` beside an n-vector) are dimensions too.
@@ -1147,13 +1147,13 @@ impl Builder<'_> {
 
 /// The sides of every shape in `e` (each shared node visited once), and the dimensions it uses
 /// as numbers.
-fn expression_sides(e: &Expr, seen: &mut FxHashSet<Expr>, sides: &mut Vec<Dim>) {
+fn expression_sides(e: &Expr, seen: &mut FxHashSet<Expr>, sides: &mut FxHashSet<Dim>) {
     if !seen.insert(e.clone()) {
         return;
     }
     sides.extend([e.shape.rows, e.shape.cols]);
     if let crate::expr::Op::Size(d) = e.op {
-        sides.push(d);
+        sides.insert(d);
     }
     e.args.iter().for_each(|a| expression_sides(a, seen, sides));
 }

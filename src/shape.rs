@@ -24,6 +24,26 @@ impl Dim {
     /// The product of two sizes, as the length of vec(X) or a side of a Kronecker product:
     /// literals multiply; symbolic factors are kept in one canonical name (`m*n`, `2*n`).
     pub fn times(self, other: Dim) -> Dim {
+        match (self, other) {
+            (Dim::Lit(1), d) | (d, Dim::Lit(1)) => return d,
+            (Dim::Lit(a), Dim::Lit(b)) => return Dim::Lit(a.saturating_mul(b)),
+            _ => {}
+        }
+        thread_local! {
+            /// Products already named: naming one takes string work, and shapes of Kronecker
+            /// products and vecs ask for the same few again and again.
+            static PRODUCTS: std::cell::RefCell<rustc_hash::FxHashMap<(Dim, Dim), Dim>> =
+                Default::default();
+        }
+        if let Some(known) = PRODUCTS.with(|p| p.borrow().get(&(self, other)).copied()) {
+            return known;
+        }
+        let product = self.named_product(other);
+        PRODUCTS.with(|p| p.borrow_mut().insert((self, other), product));
+        product
+    }
+
+    fn named_product(self, other: Dim) -> Dim {
         let mut literal: u64 = 1;
         let mut names: Vec<String> = Vec::new();
         for factor in self.factors().into_iter().chain(other.factors()) {
