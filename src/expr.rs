@@ -391,7 +391,7 @@ impl Expr {
     /// A node with the given operator, arguments and shape, taken as given.
     pub fn node(op: Op, args: Vec<Expr>, shape: Shape) -> Expr {
         use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut hasher = rustc_hash::FxHasher::default();
         (&op, &shape).hash(&mut hasher);
         args.iter().for_each(|a| hasher.write_u64(a.hash));
         let hash = hasher.finish();

@@ -22,11 +22,26 @@ pub struct Math {
     pub children: SmallVec<[Id; 2]>,
 }
 
+/// An e-node's operator as the e-graph indexes it: every number under one key, so that taking
+/// a key never copies a big rational (the e-graph takes one per e-node on every rebuild); a
+/// pattern's number is still matched by value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operator {
+    /// Any number.
+    Number,
+    /// Any other operator (never `Op::Num`).
+    Other(Op),
+}
+
 impl Language for Math {
-    type Discriminant = (Op, Shape, usize);
+    type Discriminant = (Operator, Shape, usize);
 
     fn discriminant(&self) -> Self::Discriminant {
-        (self.op.clone(), self.leaf_shape, self.children.len())
+        let op = match &self.op {
+            Op::Num(_) => Operator::Number,
+            op => Operator::Other(op.clone()),
+        };
+        (op, self.leaf_shape, self.children.len())
     }
 
     fn matches(&self, other: &Self) -> bool {
