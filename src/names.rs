@@ -109,9 +109,10 @@ fn stem(name: &str) -> &str {
 /// The conventional reading of an undeclared name.
 pub fn convention(name: &str) -> Convention {
     let stem = stem(name);
-    let greek = GREEK.iter().find(|(spelled, letters, ..)| {
-        *spelled == stem || (stem.chars().count() == 1 && letters.contains(stem))
-    });
+    // A Greek letter is one character past ASCII.
+    let letter = !stem.is_ascii() && stem.chars().count() == 1;
+    let greek = (GREEK.iter())
+        .find(|(spelled, letters, ..)| *spelled == stem || (letter && letters.contains(stem)));
     if let Some(&(_, _, kind, ambiguous)) = greek {
         let rule = match kind {
             Kind::Scalar => "Greek letters for weights, rates and scales are scalars",
