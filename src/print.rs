@@ -4,7 +4,7 @@
 use crate::expr::{Expr, Func, Op};
 use crate::shape::Shape;
 use num_rational::BigRational;
-use num_traits::Signed;
+use num_traits::{One, Signed};
 use std::fmt::Write;
 
 /// An output format.
@@ -621,6 +621,34 @@ impl Printer {
 
     fn product(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
         let (a, b) = (e.a(), e.b());
+        // A unit fraction of a scalar reads as a quotient: N/2, not 1/2*N (and N/2*A for
+        // 1/2*N*A).
+        if let Some(n) = a.as_num()
+            && n.numer().abs().is_one()
+            && !n.is_integer()
+        {
+            let (scalar, rest) = match &b.op {
+                Op::Mul if b.a().shape.is_scalar() && b.a().as_num().is_none() => {
+                    (b.a(), Some(b.b()))
+                }
+                _ if b.shape.is_scalar() && b.as_num().is_none() => (b, None),
+                _ => return self.plain_product(out, a, b),
+            };
+            let denominator = Expr::num(BigRational::from_integer(n.denom().clone()));
+            let mut quotient =
+                Expr::node(Op::Div, vec![scalar.clone(), denominator], Shape::SCALAR);
+            if let Some(rest) = rest {
+                quotient = Expr::node(Op::Mul, vec![quotient, rest.clone()], e.shape);
+            }
+            return match n.is_negative() {
+                true => self.expr(out, &Expr::node(Op::Neg, vec![quotient], e.shape)),
+                false => self.expr(out, &quotient),
+            };
+        }
+        self.plain_product(out, a, b)
+    }
+
+    fn plain_product(&self, out: &mut impl Write, a: &Expr, b: &Expr) -> std::fmt::Result {
         if self.format == Format::Unicode {
             // Juxtaposition, as printed in books (2x, Xw, xᵀ(A + Aᵀ)), with a dot where two
             // words or two numbers would run together (λ·w, 2·tanh(x), 2·3).
