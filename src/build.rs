@@ -137,6 +137,36 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
     Expr::node(Op::Sub, vec![a, b], shape)
 }
 
+/// uᵀ(c + v) = c·sum(u) + uᵀv where the entries of u have a known sum (a softmax's sum to
+/// 1): `softmax(z)'*(1 + log(p))` is `1 + softmax(z)'*log(p)`; `None` otherwise.
+fn inner_product_with_known_sum(a: &Expr, b: &Expr) -> Option<Expr> {
+    let (u, sum) = match (&a.op, &b.op) {
+        (Op::T, Op::Add | Op::Sub) if b.shape.is_column() => (a.a(), b),
+        (Op::T, _) if a.a().shape.is_column() && matches!(a.a().op, Op::Add | Op::Sub) => {
+            return inner_product_with_known_sum(&t(b.clone()), a.a());
+        }
+        _ => return None,
+    };
+    let total = call(Func::Sum, u.clone());
+    total.as_num()?;
+    let row = || t(u.clone());
+    let (c, v, negative) = match (
+        &sum.op,
+        sum.a().shape.is_scalar(),
+        sum.b().shape.is_scalar(),
+    ) {
+        (Op::Add, true, false) => (sum.a(), sum.b(), false),
+        (Op::Add, false, true) => (sum.b(), sum.a(), false),
+        (Op::Sub, true, false) => (sum.a(), sum.b(), true),
+        _ => return None,
+    };
+    let spread = mul(c.clone(), total);
+    Some(match negative {
+        true => sub(spread, mul(row(), v.clone())),
+        false => add(spread, mul(row(), v.clone())),
+    })
+}
+
 /// The push-through identity for a column u: uᵀ(I + uuᵀ)⁻¹ = uᵀ/(1 + uᵀu), the form of a
 /// gradient (the column form (I + uuᵀ)⁻¹u is left, where the inverse is shared with other
 /// terms); `None` for any other product.
@@ -259,6 +289,9 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     }
     if let Some(pushed) = pushed_through(&a, &b) {
         return pushed;
+    }
+    if let Some(distributed) = inner_product_with_known_sum(&a, &b) {
+        return distributed;
     }
     if b.is_one() || (b.op == Op::Eye && !a.shape.is_scalar()) {
         return a;

@@ -461,3 +461,20 @@ fn resolvent_and_push_through_identities_shorten_the_result() {
     );
     sound("X: R^(n x n); A: R^(n x n); eye(n) - inv(A + X)*X", "X");
 }
+
+#[test]
+fn a_softmax_inner_product_with_a_shifted_vector_uses_the_sum_to_one() {
+    // softmax(z)'*(1 + v) = 1 + softmax(z)'*v: the entropy of a softmax prints
+    // p.*(p'*log(p) - log(p)), not p.*(-1 - log(p) - p'*(-1 - log(p))).
+    let input = "z: R^k; -softmax(z)'*log(softmax(z))";
+    sound(input, "z");
+    let d = nabla::diff(input, "z", &Options::default()).expect("derives");
+    assert_eq!(
+        d.text(),
+        "(softmax(z).*(softmax(z)'*log(softmax(z)) - log(softmax(z))))'"
+    );
+    sound(
+        "z: R^k; v: R^k; softmax(z)'*(2 - v) + (v + 3)'*softmax(z)",
+        "z",
+    );
+}
