@@ -617,6 +617,16 @@ pub fn hdiv(a: Expr, b: Expr) -> Expr {
     if a.op == Op::Ones && a.shape == b.shape {
         return hdiv(Expr::int(1), b);
     }
+    // A unit fraction in the denominator is a whole number in the numerator:
+    // u./(1/2*v) = 2*u./v.
+    if b.op == Op::Mul
+        && let Some(c) = b.a().as_num()
+        && !c.is_zero()
+        && c.recip().is_integer()
+        && !c.is_integer()
+    {
+        return hdiv(mul(Expr::num(c.recip()), a), b.b().clone());
+    }
     let shape = broadcast(a.shape, b.shape);
     Expr::node(Op::HDiv, vec![a, b], shape)
 }
@@ -640,6 +650,42 @@ pub fn call(f: Func, a: Expr) -> Expr {
         Func::Tr | Func::Sum | Func::Det if a.shape.is_scalar() => return a,
         Func::Diag if a.shape.is_scalar() => return a,
         Func::Diag if a.op == Op::Ones && a.shape.is_column() => return Expr::eye(a.shape.rows),
+        // diag(diag(v)) = v for a column v; inv(diag(v)) = diag(1./v).
+        Func::Diag if a.op == Op::Call(Func::Diag) && a.a().shape.is_column() => {
+            return a.a().clone();
+        }
+        Func::Inv if a.op == Op::Call(Func::Diag) && a.a().shape.is_column() => {
+            return call(Func::Diag, hdiv(Expr::int(1), a.a().clone()));
+        }
+        // vec(a bᵀ) = b ⊗ a for columns a and b.
+        Func::Vec if a.op == Op::Mul && a.a().shape.is_column() && a.b().shape.is_row() => {
+            return kron(t(a.b().clone()), a.a().clone());
+        }
+        // step and sign see only the sign of their argument: a positive factor goes, and
+        // exp(u) - 1 has the sign of u.
+        Func::Step | Func::Sign if a.op == Op::Mul && a.a().as_num().is_some() => {
+            let c = a.a().as_num().expect("a number");
+            if c.is_positive() {
+                return call(f, a.b().clone());
+            }
+            if c.is_negative() {
+                return call(f, neg(a.b().clone()));
+            }
+        }
+        Func::Step | Func::Sign
+            if a.op == Op::Sub
+                && a.b().as_num().is_some_and(|n| n.is_one())
+                && a.a().op == Op::Call(Func::Exp) =>
+        {
+            return call(f, a.a().a().clone());
+        }
+        Func::Step | Func::Sign
+            if a.op == Op::Sub
+                && a.a().as_num().is_some_and(|n| n.is_one())
+                && a.b().op == Op::Call(Func::Exp) =>
+        {
+            return call(f, neg(a.b().a().clone()));
+        }
         Func::Vec if a.shape.cols.is_one() => return a,
         Func::Vec if a.shape.rows.is_one() => return t(a),
         Func::Vec if a.is_zero() => return Expr::zero(shape),

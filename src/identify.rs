@@ -238,6 +238,17 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
             push(0, mul(t(w.clone()), v.clone()));
             push(1, mul(w, u.clone()));
         }
+        // Rows: uᵀ ⊗ vᵀ = (u ⊗ v)ᵀ, the columns' case transposed.
+        Op::Kron if args[0].shape.is_row() && args[1].shape.is_row() => {
+            let (u, v) = (t(args[0].clone()), t(args[1].clone()));
+            let shape = Shape::new(v.shape.rows, u.shape.rows);
+            let Some(w) = unvec(&t(s.clone()), shape) else {
+                let why = format!("`{s}` reshaped to {shape}");
+                return Err(no_gradient_through(node, &why));
+            };
+            push(0, t(mul(t(w.clone()), v)));
+            push(1, t(mul(w, u)));
+        }
         // ⟨C ⊗ D, A ⊗ B⟩ = ⟨C, A⟩⟨D, B⟩: a seed that is a sum of Kronecker products split
         // like A ⊗ B gives A the adjoint Σ⟨D, B⟩C and B the adjoint Σ⟨C, A⟩D.
         Op::Kron => {

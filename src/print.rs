@@ -673,6 +673,16 @@ impl Printer {
     }
 
     fn division(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
+        // A unit fraction in front joins the divisor: A*B/(2*s), not 1/2*A*B/s.
+        if let Some((n, rest)) = without_leading_unit_fraction(e.a()) {
+            let q = Expr::num(BigRational::from_integer(n.denom().clone()));
+            let divisor = Expr::node(Op::Mul, vec![q, e.b().clone()], e.b().shape);
+            let quotient = Expr::node(Op::Div, vec![rest, divisor], e.shape);
+            return match n.is_negative() {
+                true => self.expr(out, &Expr::node(Op::Neg, vec![quotient], e.shape)),
+                false => self.expr(out, &quotient),
+            };
+        }
         if self.format == Format::Latex {
             out.write_str("\\frac{")?;
             self.expr(out, e.a())?;
@@ -858,4 +868,17 @@ impl Printer {
             "np"
         }
     }
+}
+
+/// `(±1/q, P)` for a product ±1/q·P whose leftmost factor is the unit fraction.
+fn without_leading_unit_fraction(e: &Expr) -> Option<(BigRational, Expr)> {
+    if e.op != Op::Mul {
+        return None;
+    }
+    if let Some(n) = e.a().as_num() {
+        let unit = n.numer().abs().is_one() && !n.is_integer();
+        return unit.then(|| (n.clone(), e.b().clone()));
+    }
+    let (n, rest) = without_leading_unit_fraction(e.a())?;
+    Some((n, Expr::node(Op::Mul, vec![rest, e.b().clone()], e.shape)))
 }

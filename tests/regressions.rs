@@ -478,3 +478,39 @@ fn a_softmax_inner_product_with_a_shifted_vector_uses_the_sum_to_one() {
         "z",
     );
 }
+
+#[test]
+fn sign_and_step_identities_and_diagonal_inverses_are_right() {
+    // step and sign see only the sign of their argument (step(0.99*x) = step(x), step(1 -
+    // exp(x)) = step(-x)); inv(diag(x)) = diag(1./x), diag(diag(x)) = x; vec(a*b') = kron(b, a);
+    // u./(1/2*v) = 2*u./v: each a constructor identity, each checked here by finite differences.
+    let text = |input: &str, wrt: &str| {
+        sound(input, wrt);
+        nabla::diff(input, wrt, &Options::default())
+            .expect("derives")
+            .text()
+    };
+    assert_eq!(
+        text("x: R^n; max(x, 0.01*x)", "x"),
+        "diag(step(x) + 0.01*step(-x))"
+    );
+    assert_eq!(
+        text("x: R^n; max(x, 0) + min(exp(x) - 1, 0)", "x"),
+        "diag(step(x) + exp(x).*step(-x))"
+    );
+    assert_eq!(text("x: R^n; logdet(diag(x))", "x"), "(1./x)'");
+    sound(
+        "x: R^n; y: R^n; sign(exp(x) - 1)'*y + sum(sign(-3*x.*y))",
+        "y",
+    );
+    sound("X: R^(m x n); a: R^m; b: R^n; vec(a*b')'*vec(X.^2)", "X");
+    sound("p: R^n; q: R^n; sum(log(p./(1/2*(p + q))))", "p");
+}
+
+#[test]
+fn gradient_through_a_kronecker_product_of_rows() {
+    // vec(a*b')' is kron(b', a'), a Kronecker product of rows: its gradient is the columns'
+    // case transposed (it was refused once vec(a*b') became kron(b, a)).
+    sound("x: R^n; y: R^m; kron(x', y')*kron(exp(x), y)", "x");
+    sound("x: R^n; y: R^m; kron(x', y')*kron(exp(x), y)", "y");
+}
