@@ -937,6 +937,18 @@ impl Inference<'_> {
             values.insert(def.name.clone(), value);
         }
         let expr = builder.build(body, &values);
+        // Products of dimensions not yet known can settle in a way that does not fit (a size
+        // that must equal itself times another): refuse rather than read it another way.
+        if let Some((a, b)) = mismatched_operands(&expr, &mut FxHashSet::default()) {
+            return Err(Error::Shape {
+                message: format!(
+                    "the shapes read for the undeclared names do not fit: `{a}` is {} but `{b}` is {}",
+                    a.shape, b.shape
+                ),
+                span: body.span,
+                hint: "declare the names' shapes, as in `b: R^m; B: R^n;`".into(),
+            });
+        }
 
         let definitions = defs
             .iter()
@@ -1022,6 +1034,28 @@ fn quotient(whole: Dim, part: Dim) -> Option<Dim> {
 }
 
 /// A dimension written as an argument: `n`, `3`, or a product such as `m*n`.
+/// Two operands of one operation in `e` whose shapes do not fit it (an elementwise operation on
+/// different non-scalar shapes, a product whose inner sizes differ); each shared node once.
+fn mismatched_operands(e: &Expr, seen: &mut FxHashSet<Expr>) -> Option<(Expr, Expr)> {
+    if e.args.is_empty() || !seen.insert(e.clone()) {
+        return None;
+    }
+    if let [a, b] = e.args.as_slice() {
+        let scalar = a.shape.is_scalar() || b.shape.is_scalar();
+        let fits = match e.op {
+            Op::Add | Op::Sub | Op::Had | Op::HDiv | Op::HPow | Op::Max | Op::Min => {
+                scalar || a.shape == b.shape
+            }
+            Op::Mul => scalar || a.shape.cols == b.shape.rows,
+            _ => true,
+        };
+        if !fits {
+            return Some((a.clone(), b.clone()));
+        }
+    }
+    e.args.iter().find_map(|a| mismatched_operands(a, seen))
+}
+
 /// The names that size a constant (`eye(n)`, `ones(m, n)`, ...) anywhere in `e`.
 fn constant_sizes(e: &Syntax, out: &mut FxHashSet<String>) {
     match &e.kind {

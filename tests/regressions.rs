@@ -514,3 +514,14 @@ fn gradient_through_a_kronecker_product_of_rows() {
     sound("x: R^n; y: R^m; kron(x', y')*kron(exp(x), y)", "x");
     sound("x: R^n; y: R^m; kron(x', y')*kron(exp(x), y)", "y");
 }
+
+#[test]
+fn regression_shapes_that_settle_inconsistently_are_refused() {
+    // `c./b - (z + kron(b, B))`-like inputs: the length of b had to equal itself times B's, and
+    // inference settled b: R^(m*n), B: R^n, so kron(b, B) (m*n*n) was subtracted from an m*n
+    // vector; the text output then did not read back. Found by the text round-trip property.
+    let input = "norm2(c./b - (tan(tanh(z))*tanh(y'*b) + sqrt(kron(b, B).^2 + 1)))";
+    let error = nabla::diff(input, "c", &Options::default()).expect_err("ill-typed");
+    let message = error.render(input);
+    assert!(message.contains("do not fit"), "{message}");
+}
