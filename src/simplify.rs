@@ -445,8 +445,8 @@ fn tidy_node(e: &Expr, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
 
 /// `e` with one transpose around a product instead of one on each factor where that is
 /// smaller: `B'*inv(X')` is `(inv(X)*B)'`, `a'.*b'` is `(a.*b)'` (`A'*B'` stays, as textbooks
-/// print it). A last pass over the printed
-/// form: the normal form reads transposes spread over products.
+/// print it). A last pass over the printed form: the normal form spreads transposes over
+/// products.
 pub fn transposes_folded(e: &Expr) -> Expr {
     fn go(e: &Expr, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
         if let Some(done) = memo.get(e) {
