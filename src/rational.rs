@@ -1337,15 +1337,16 @@ fn binomial_factor(p: &Poly) -> Option<(Poly, Poly)> {
 fn vanishes_at(p: &Poly, atom: usize, value: i32) -> bool {
     let mut rest = Poly::new();
     for (m, c) in p {
-        let sign = if value < 0 && exponent(m, atom) % 2 != 0 {
-            -c.clone()
-        } else {
-            c.clone()
-        };
+        let flips = value < 0 && exponent(m, atom) % 2 != 0;
         let others: Monomial = m.iter().filter(|(a, _)| *a != atom).copied().collect();
-        rest = poly_add(rest, Poly::from([(others, sign)]));
+        let sum = rest.entry(others).or_insert_with(BigRational::zero);
+        if flips {
+            *sum -= c;
+        } else {
+            *sum += c;
+        }
     }
-    rest.is_empty()
+    rest.values().all(Zero::is_zero)
 }
 
 /// The polynomial as a sum, a number common to all its terms in front.
