@@ -352,6 +352,10 @@ fn from_flat(term: &egg::FlatTerm<Math>) -> Expr {
     if args.is_empty() {
         return from_node(&term.node, args);
     }
+    // A step shows X, not X'' (a rule's result before transpose-involution): the same value.
+    if term.node.op == Op::T && args[0].op == Op::T {
+        return args[0].a().clone();
+    }
     let shape = crate::lang::shape_of(&term.node, &|i| args[i].shape);
     Expr::node(term.node.op.clone(), args, shape)
 }
