@@ -50,9 +50,25 @@ const MAX_POWER: i64 = 4;
 /// such ties each way, and the smaller kept; at equal size the form as simplified stays.
 pub fn normalize(e: &Expr) -> Expr {
     let mut best = e.clone();
-    for ties in [Ties::Kept, Ties::Normal] {
+    // A square of a sum stays one factor, except in a last try where it is expanded, kept
+    // only if smaller: (u - y).*u - (y - u).^2 is y.*(u - y).
+    let squares = e.any(&|p| {
+        matches!(p.op, Op::HPow | Op::Pow)
+            && small_integer(p.b()) == Some(2)
+            && matches!(p.a().op, Op::Add | Op::Sub)
+    });
+    let tries = [
+        (Ties::Kept, false),
+        (Ties::Normal, false),
+        (Ties::Normal, true),
+    ];
+    for (ties, expand_squares) in tries {
+        if expand_squares && !squares {
+            continue;
+        }
         let candidate = Normalizer {
             ties,
+            expand_squares,
             memo: FxHashMap::default(),
         }
         .go(e);
@@ -72,6 +88,8 @@ enum Ties {
 
 struct Normalizer {
     ties: Ties,
+    /// Whether a square of a sum is read expanded (u - y).^2 = u.^2 - 2*u.*y + y.^2.
+    expand_squares: bool,
     memo: FxHashMap<Expr, Expr>,
 }
 
@@ -634,13 +652,14 @@ fn read(e: &Expr, atoms: &mut Atoms, normalizer: &mut Normalizer) -> Option<Frac
             // binomial sum a reader would have to factor back; below a fraction bar it is
             // that factor k times, so that it cancels with the factor's other powers.
             let sum = base.numerator.len() > 1 || !base.denominator.is_empty();
+            let expanded = normalizer.expand_squares && k == 2 && base.denominator.is_empty();
             if sum && k < 0 {
                 let below = reciprocal(base)?;
                 return (0..-k).try_fold(constant(BigRational::one()), |p, _| {
                     Some(multiply(p, below.clone()))
                 });
             }
-            if sum {
+            if sum && !expanded {
                 let written = write(&cancel(base), &atoms.list);
                 let atom = atoms.of(build::apply(e.op.clone(), vec![written, e.b().clone()]));
                 return Some(Fraction {

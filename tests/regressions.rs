@@ -525,3 +525,13 @@ fn regression_shapes_that_settle_inconsistently_are_refused() {
     let message = error.render(input);
     assert!(message.contains("do not fit"), "{message}");
 }
+
+#[test]
+fn a_square_of_a_sum_is_expanded_where_that_cancels() {
+    // The inverse Gaussian deviance: (u - y).*u - (y - u).^2 is y.*(u - y), and y cancels
+    // with the denominator; a square of a sum is otherwise kept whole.
+    let input = "X: R^(m x n); y: R^m; w: R^n; sum((y - X*w).^2./(y.*(X*w).^2))";
+    sound(input, "w");
+    let d = nabla::diff(input, "w", &Options::default()).expect("derives");
+    assert_eq!(d.text(), "2*((X*w - y)./(X*w).^3)'*X");
+}
