@@ -326,6 +326,20 @@ pub fn mul(a: Expr, b: Expr) -> Expr {
     if !a.shape.is_scalar() && (inverse_of(&a, &b) || inverse_of(&b, &a)) {
         return Expr::eye(shape.rows);
     }
+    // (Aᵏ)⁻¹ A = A (Aᵏ)⁻¹ = (Aᵏ⁻¹)⁻¹ for a whole k ≥ 2.
+    let inverse_power_of = |p: &Expr, q: &Expr| {
+        let power = (q.op == Op::Call(Func::Inv)).then(|| q.a())?;
+        let k = (power.op == Op::Pow && power.a() == p).then(|| power.b().as_num())??;
+        (k.is_integer() && *k >= BigRational::from_integer(2.into())).then(|| {
+            let lower = pow(p.clone(), Expr::num(k - BigRational::one()));
+            call(Func::Inv, lower)
+        })
+    };
+    if !a.shape.is_scalar()
+        && let Some(reduced) = inverse_power_of(&a, &b).or_else(|| inverse_power_of(&b, &a))
+    {
+        return reduced;
+    }
     // Scalars leave a product with Kronecker factors first: (A ⊗ B)(2 C) = 2 (A ⊗ B) C.
     if b.op == Op::Mul
         && b.a().shape.is_scalar()

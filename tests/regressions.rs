@@ -535,3 +535,14 @@ fn a_square_of_a_sum_is_expanded_where_that_cancels() {
     let d = nabla::diff(input, "w", &Options::default()).expect("derives");
     assert_eq!(d.text(), "2*((X*w - y)./(X*w).^3)'*X");
 }
+
+#[test]
+fn an_inverse_power_times_its_base_is_the_lower_inverse_power() {
+    // inv(X^2)*X = X*inv(X^2) = inv(X): d det(A*X^2*B) prints 2*inv(X), not
+    // ((inv(X^2)*X)' + (X*inv(X^2))')'.
+    let input = "A: R^(n x n); X: R^(n x n); B: R^(n x n); det(A*X^2*B)";
+    sound(input, "X");
+    let d = nabla::diff(input, "X", &Options::default()).expect("derives");
+    assert_eq!(d.text(), "det(A*X^2*B)*(2*inv(X))");
+    sound("X: R^(n x n); a: R^n; a'*inv(X^3)*X*a", "X");
+}

@@ -10,7 +10,7 @@ use nabla::check::{self, CheckOptions};
 use nabla::{Layout, Options};
 
 /// Rows whose printed form is at or under the textbook form's size today.
-const AT_OR_UNDER: usize = 412;
+const AT_OR_UNDER: usize = 413;
 
 struct Row {
     name: String,
