@@ -140,16 +140,12 @@ pub fn sub(a: Expr, b: Expr) -> Expr {
 /// uᵀ(c + v) = c·sum(u) + uᵀv where the entries of u have a known sum (a softmax's sum to
 /// 1): `softmax(z)'*(1 + log(p))` is `1 + softmax(z)'*log(p)`; `None` otherwise.
 fn inner_product_with_known_sum(a: &Expr, b: &Expr) -> Option<Expr> {
+    // uᵀs = sᵀu for columns: the shifted sum may stand on either side.
     let (u, sum) = match (&a.op, &b.op) {
         (Op::T, Op::Add | Op::Sub) if b.shape.is_column() => (a.a(), b),
-        (Op::T, _) if a.a().shape.is_column() && matches!(a.a().op, Op::Add | Op::Sub) => {
-            return inner_product_with_known_sum(&t(b.clone()), a.a());
-        }
+        (Op::T, _) if b.shape.is_column() && matches!(a.a().op, Op::Add | Op::Sub) => (b, a.a()),
         _ => return None,
     };
-    let total = call(Func::Sum, u.clone());
-    total.as_num()?;
-    let row = || t(u.clone());
     let (c, v, negative) = match (
         &sum.op,
         sum.a().shape.is_scalar(),
@@ -160,11 +156,31 @@ fn inner_product_with_known_sum(a: &Expr, b: &Expr) -> Option<Expr> {
         (Op::Sub, true, false) => (sum.a(), sum.b(), true),
         _ => return None,
     };
+    let total = call(Func::Sum, u.clone());
+    total.as_num()?;
+    let row = || t(u.clone());
     let spread = mul(c.clone(), total);
     Some(match negative {
         true => sub(spread, mul(row(), v.clone())),
         false => add(spread, mul(row(), v.clone())),
     })
+}
+
+/// A simpler argument of the same sign as `e` (what step and sign see): a positive factor
+/// goes (2*u is u, -2*u is -u), and exp(u) - 1 has the sign of u.
+fn same_sign(e: &Expr) -> Option<Expr> {
+    let one = |x: &Expr| x.as_num().is_some_and(|n| n.is_one());
+    let exp = |x: &Expr| (x.op == Op::Call(Func::Exp)).then(|| x.a().clone());
+    match e.op {
+        Op::Mul => {
+            let c = e.a().as_num()?;
+            let u = e.b().clone();
+            (!c.is_zero()).then(|| if c.is_positive() { u } else { neg(u) })
+        }
+        Op::Sub if one(e.b()) => exp(e.a()),
+        Op::Sub if one(e.a()) => exp(e.b()).map(neg),
+        _ => None,
+    }
 }
 
 /// The push-through identity for a column u: uᵀ(I + uuᵀ)⁻¹ = uᵀ/(1 + uᵀu), the form of a
@@ -675,31 +691,7 @@ pub fn call(f: Func, a: Expr) -> Expr {
         Func::Vec if a.op == Op::Mul && a.a().shape.is_column() && a.b().shape.is_row() => {
             return kron(t(a.b().clone()), a.a().clone());
         }
-        // step and sign see only the sign of their argument: a positive factor goes, and
-        // exp(u) - 1 has the sign of u.
-        Func::Step | Func::Sign if a.op == Op::Mul && a.a().as_num().is_some() => {
-            let c = a.a().as_num().expect("a number");
-            if c.is_positive() {
-                return call(f, a.b().clone());
-            }
-            if c.is_negative() {
-                return call(f, neg(a.b().clone()));
-            }
-        }
-        Func::Step | Func::Sign
-            if a.op == Op::Sub
-                && a.b().as_num().is_some_and(|n| n.is_one())
-                && a.a().op == Op::Call(Func::Exp) =>
-        {
-            return call(f, a.a().a().clone());
-        }
-        Func::Step | Func::Sign
-            if a.op == Op::Sub
-                && a.a().as_num().is_some_and(|n| n.is_one())
-                && a.b().op == Op::Call(Func::Exp) =>
-        {
-            return call(f, neg(a.b().a().clone()));
-        }
+        Func::Step | Func::Sign if let Some(same) = same_sign(&a) => return call(f, same),
         Func::Vec if a.shape.cols.is_one() => return a,
         Func::Vec if a.shape.rows.is_one() => return t(a),
         Func::Vec if a.is_zero() => return Expr::zero(shape),

@@ -225,29 +225,22 @@ fn adjoints(node: &Expr, s: &Expr) -> Result<Vec<(Expr, Expr)>> {
             }
         },
         // For columns, u ⊗ v = vec(v uᵀ): with W the seed reshaped to v uᵀ's shape,
-        // ⟨s, u ⊗ v⟩ = uᵀ Wᵀ v, so u's adjoint is Wᵀ v and v's is W u.
-        Op::Kron if args[0].shape.is_column() && args[1].shape.is_column() => {
-            let (u, v) = (&args[0], &args[1]);
-            let Some(w) = unvec(s, Shape::new(v.shape.rows, u.shape.rows)) else {
-                let why = format!(
-                    "`{s}` reshaped to {}",
-                    Shape::new(v.shape.rows, u.shape.rows)
-                );
-                return Err(no_gradient_through(node, &why));
-            };
-            push(0, mul(t(w.clone()), v.clone()));
-            push(1, mul(w, u.clone()));
-        }
-        // Rows: uᵀ ⊗ vᵀ = (u ⊗ v)ᵀ, the columns' case transposed.
-        Op::Kron if args[0].shape.is_row() && args[1].shape.is_row() => {
-            let (u, v) = (t(args[0].clone()), t(args[1].clone()));
+        // ⟨s, u ⊗ v⟩ = uᵀ Wᵀ v, so u's adjoint is Wᵀ v and v's is W u. Rows are the columns'
+        // case transposed: uᵀ ⊗ vᵀ = (u ⊗ v)ᵀ.
+        Op::Kron
+            if (args[0].shape.is_column() && args[1].shape.is_column())
+                || (args[0].shape.is_row() && args[1].shape.is_row()) =>
+        {
+            let rows = !args[0].shape.is_column();
+            let flip = |e: &Expr| if rows { t(e.clone()) } else { e.clone() };
+            let (u, v) = (flip(&args[0]), flip(&args[1]));
             let shape = Shape::new(v.shape.rows, u.shape.rows);
-            let Some(w) = unvec(&t(s.clone()), shape) else {
+            let Some(w) = unvec(&flip(s), shape) else {
                 let why = format!("`{s}` reshaped to {shape}");
                 return Err(no_gradient_through(node, &why));
             };
-            push(0, t(mul(t(w.clone()), v)));
-            push(1, t(mul(w, u)));
+            push(0, flip(&mul(t(w.clone()), v)));
+            push(1, flip(&mul(w, u)));
         }
         // ⟨C ⊗ D, A ⊗ B⟩ = ⟨C, A⟩⟨D, B⟩: a seed that is a sum of Kronecker products split
         // like A ⊗ B gives A the adjoint Σ⟨D, B⟩C and B the adjoint Σ⟨C, A⟩D.
@@ -307,11 +300,8 @@ fn kronecker_terms(s: &Expr, left: Shape, right: Shape) -> Option<Vec<(Expr, Exp
         // Entry by entry, Kronecker products with one split multiply factor by factor:
         // (C ⊗ D) ⊙ (E ⊗ F) = (C ⊙ E) ⊗ (D ⊙ F), and so for quotients.
         Op::Had | Op::HDiv if s.a().shape == s.b().shape => {
-            let (xs, ys) = (go(s.a())?, go(s.b())?);
             let op = |u: &Expr, v: &Expr| build::apply(s.op.clone(), vec![u.clone(), v.clone()]);
-            (xs.iter())
-                .flat_map(|(c, d)| ys.iter().map(move |(e, f)| (op(c, e), op(d, f))))
-                .collect()
+            factor_by_factor(&go(s.a())?, &go(s.b())?, &op)
         }
         Op::Mul => {
             let (x, y) = (s.a(), s.b());
@@ -327,14 +317,22 @@ fn kronecker_terms(s: &Expr, left: Shape, right: Shape) -> Option<Vec<(Expr, Exp
                 Shape::new(inner_left, left.cols),
                 Shape::new(inner_right, right.cols),
             )?;
-            (xs.iter())
-                .flat_map(|(c, d)| {
-                    (ys.iter()).map(|(e, f)| (mul(c.clone(), e.clone()), mul(d.clone(), f.clone())))
-                })
-                .collect()
+            factor_by_factor(&xs, &ys, &|u, v| mul(u.clone(), v.clone()))
         }
         _ => return None,
     })
+}
+
+/// Every term of `xs` with every term of `ys`, combined factor by factor:
+/// (C ⊗ D) ∘ (E ⊗ F) = (C ∘ E) ⊗ (D ∘ F).
+fn factor_by_factor(
+    xs: &[(Expr, Expr)],
+    ys: &[(Expr, Expr)],
+    op: &dyn Fn(&Expr, &Expr) -> Expr,
+) -> Vec<(Expr, Expr)> {
+    (xs.iter())
+        .flat_map(|(c, d)| ys.iter().map(move |(e, f)| (op(c, e), op(d, f))))
+        .collect()
 }
 
 /// The shapes of C and D where `e` is built from Kronecker products C ⊗ D.

@@ -623,10 +623,7 @@ impl Printer {
         let (a, b) = (e.a(), e.b());
         // A unit fraction of a scalar reads as a quotient: N/2, not 1/2*N (and N/2*A for
         // 1/2*N*A).
-        if let Some(n) = a.as_num()
-            && n.numer().abs().is_one()
-            && !n.is_integer()
-        {
+        if let Some(n) = a.as_num().filter(|n| is_unit_fraction(n)) {
             let (scalar, rest) = match &b.op {
                 Op::Mul if b.a().shape.is_scalar() && b.a().as_num().is_none() => {
                     (b.a(), Some(b.b()))
@@ -634,16 +631,12 @@ impl Printer {
                 _ if b.shape.is_scalar() && b.as_num().is_none() => (b, None),
                 _ => return self.plain_product(out, a, b),
             };
-            let denominator = Expr::num(BigRational::from_integer(n.denom().clone()));
             let mut quotient =
-                Expr::node(Op::Div, vec![scalar.clone(), denominator], Shape::SCALAR);
+                Expr::node(Op::Div, vec![scalar.clone(), denominator(n)], Shape::SCALAR);
             if let Some(rest) = rest {
                 quotient = Expr::node(Op::Mul, vec![quotient, rest.clone()], e.shape);
             }
-            return match n.is_negative() {
-                true => self.expr(out, &Expr::node(Op::Neg, vec![quotient], e.shape)),
-                false => self.expr(out, &quotient),
-            };
+            return self.expr(out, &signed_like(n, quotient));
         }
         self.plain_product(out, a, b)
     }
@@ -675,13 +668,9 @@ impl Printer {
     fn division(&self, out: &mut impl Write, e: &Expr) -> std::fmt::Result {
         // A unit fraction in front joins the divisor: A*B/(2*s), not 1/2*A*B/s.
         if let Some((n, rest)) = without_leading_unit_fraction(e.a()) {
-            let q = Expr::num(BigRational::from_integer(n.denom().clone()));
-            let divisor = Expr::node(Op::Mul, vec![q, e.b().clone()], e.b().shape);
+            let divisor = Expr::node(Op::Mul, vec![denominator(&n), e.b().clone()], e.b().shape);
             let quotient = Expr::node(Op::Div, vec![rest, divisor], e.shape);
-            return match n.is_negative() {
-                true => self.expr(out, &Expr::node(Op::Neg, vec![quotient], e.shape)),
-                false => self.expr(out, &quotient),
-            };
+            return self.expr(out, &signed_like(&n, quotient));
         }
         if self.format == Format::Latex {
             out.write_str("\\frac{")?;
@@ -876,9 +865,26 @@ fn without_leading_unit_fraction(e: &Expr) -> Option<(BigRational, Expr)> {
         return None;
     }
     if let Some(n) = e.a().as_num() {
-        let unit = n.numer().abs().is_one() && !n.is_integer();
-        return unit.then(|| (n.clone(), e.b().clone()));
+        return is_unit_fraction(n).then(|| (n.clone(), e.b().clone()));
     }
     let (n, rest) = without_leading_unit_fraction(e.a())?;
     Some((n, Expr::node(Op::Mul, vec![rest, e.b().clone()], e.shape)))
+}
+
+/// Whether `n` is ±1/q for a whole q > 1.
+fn is_unit_fraction(n: &BigRational) -> bool {
+    n.numer().abs().is_one() && !n.is_integer()
+}
+
+/// The denominator of `n` as a number.
+fn denominator(n: &BigRational) -> Expr {
+    Expr::num(BigRational::from_integer(n.denom().clone()))
+}
+
+/// `-e` for a negative `n`, else `e`.
+fn signed_like(n: &BigRational, e: Expr) -> Expr {
+    match n.is_negative() {
+        true => Expr::node(Op::Neg, vec![e.clone()], e.shape),
+        false => e,
+    }
 }

@@ -12,7 +12,7 @@ use crate::expr::{Expr, Func, Op};
 use crate::shape::Shape;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 
 /// Atoms by index, each with an exponent (negative in a denominator); sorted by index.
@@ -52,11 +52,7 @@ pub fn normalize(e: &Expr) -> Expr {
     let mut best = e.clone();
     // A square of a sum stays one factor, except in a last try where it is expanded, kept
     // only if smaller: (u - y).*u - (y - u).^2 is y.*(u - y).
-    let squares = e.any(&|p| {
-        matches!(p.op, Op::HPow | Op::Pow)
-            && small_integer(p.b()) == Some(2)
-            && matches!(p.a().op, Op::Add | Op::Sub)
-    });
+    let squares = has_square_of_sum(e, &mut FxHashSet::default());
     let tries = [
         (Ties::Kept, false),
         (Ties::Normal, false),
@@ -77,6 +73,18 @@ pub fn normalize(e: &Expr) -> Expr {
         }
     }
     best
+}
+
+/// Whether `e` holds a square of a sum, each shared node visited once (a derivative shares
+/// much: a walk of its tree can take exponential time).
+fn has_square_of_sum(e: &Expr, seen: &mut FxHashSet<Expr>) -> bool {
+    if e.args.is_empty() || !seen.insert(e.clone()) {
+        return false;
+    }
+    let square = matches!(e.op, Op::HPow | Op::Pow)
+        && small_integer(e.b()) == Some(2)
+        && matches!(e.a().op, Op::Add | Op::Sub);
+    square || e.args.iter().any(|a| has_square_of_sum(a, seen))
 }
 
 /// Which form of a part wins when the two are of equal size.

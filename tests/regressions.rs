@@ -32,6 +32,14 @@ fn sound(input: &str, wrt: &str) {
     }
 }
 
+/// [`sound`], then the text of the derivative (numerator layout).
+fn sound_text(input: &str, wrt: &str) -> String {
+    sound(input, wrt);
+    nabla::diff(input, wrt, &Options::default())
+        .expect("derives")
+        .text()
+}
+
 #[test]
 fn regression_elementwise_power_with_an_array_exponent() {
     // The rule multiplied by the exponent with `*`, a matrix product when it is a vector.
@@ -435,28 +443,17 @@ fn regression_scalar_functions_of_a_kronecker_product_of_the_variable() {
     ] {
         sound(input, "X");
     }
-    let d = nabla::diff(
-        "A: R^(p x p); X: R^(n x n); logdet(kron(A, X))",
-        "X",
-        &Options::default(),
-    )
-    .expect("derives");
-    assert_eq!(d.text(), "p*inv(X)");
+    let logdet = sound_text("A: R^(p x p); X: R^(n x n); logdet(kron(A, X))", "X");
+    assert_eq!(logdet, "p*inv(X)");
 }
 
 #[test]
 fn resolvent_and_push_through_identities_shorten_the_result() {
     // I - X(X + A)⁻¹ = A(X + A)⁻¹ and uᵀ(I + uuᵀ)⁻¹ = uᵀ/(1 + uᵀu), in the constructors.
-    let text = |input: &str, wrt: &str| {
-        sound(input, wrt);
-        nabla::diff(input, wrt, &Options::default())
-            .expect("derives")
-            .text()
-    };
-    let trace = text("X: R^(n x n); A: R^(n x n); tr(X*inv(X + A))", "X");
+    let trace = sound_text("X: R^(n x n); A: R^(n x n); tr(X*inv(X + A))", "X");
     assert_eq!(trace, "inv(X + A)*A*inv(X + A)");
     assert_eq!(
-        text("x: R^n; logdet(eye(n) + x*x')", "x"),
+        sound_text("x: R^n; logdet(eye(n) + x*x')", "x"),
         "2*x'/(1 + x'*x)"
     );
     sound("X: R^(n x n); A: R^(n x n); eye(n) - inv(A + X)*X", "X");
@@ -467,10 +464,8 @@ fn a_softmax_inner_product_with_a_shifted_vector_uses_the_sum_to_one() {
     // softmax(z)'*(1 + v) = 1 + softmax(z)'*v: the entropy of a softmax prints
     // p.*(p'*log(p) - log(p)), not p.*(-1 - log(p) - p'*(-1 - log(p))).
     let input = "z: R^k; -softmax(z)'*log(softmax(z))";
-    sound(input, "z");
-    let d = nabla::diff(input, "z", &Options::default()).expect("derives");
     assert_eq!(
-        d.text(),
+        sound_text(input, "z"),
         "(softmax(z).*(softmax(z)'*log(softmax(z)) - log(softmax(z))))'"
     );
     sound(
@@ -484,21 +479,15 @@ fn sign_and_step_identities_and_diagonal_inverses_are_right() {
     // step and sign see only the sign of their argument (step(0.99*x) = step(x), step(1 -
     // exp(x)) = step(-x)); inv(diag(x)) = diag(1./x), diag(diag(x)) = x; vec(a*b') = kron(b, a);
     // u./(1/2*v) = 2*u./v: each a constructor identity, each checked here by finite differences.
-    let text = |input: &str, wrt: &str| {
-        sound(input, wrt);
-        nabla::diff(input, wrt, &Options::default())
-            .expect("derives")
-            .text()
-    };
     assert_eq!(
-        text("x: R^n; max(x, 0.01*x)", "x"),
+        sound_text("x: R^n; max(x, 0.01*x)", "x"),
         "diag(step(x) + 0.01*step(-x))"
     );
     assert_eq!(
-        text("x: R^n; max(x, 0) + min(exp(x) - 1, 0)", "x"),
+        sound_text("x: R^n; max(x, 0) + min(exp(x) - 1, 0)", "x"),
         "diag(step(x) + exp(x).*step(-x))"
     );
-    assert_eq!(text("x: R^n; logdet(diag(x))", "x"), "(1./x)'");
+    assert_eq!(sound_text("x: R^n; logdet(diag(x))", "x"), "(1./x)'");
     sound(
         "x: R^n; y: R^n; sign(exp(x) - 1)'*y + sum(sign(-3*x.*y))",
         "y",
@@ -531,9 +520,7 @@ fn a_square_of_a_sum_is_expanded_where_that_cancels() {
     // The inverse Gaussian deviance: (u - y).*u - (y - u).^2 is y.*(u - y), and y cancels
     // with the denominator; a square of a sum is otherwise kept whole.
     let input = "X: R^(m x n); y: R^m; w: R^n; sum((y - X*w).^2./(y.*(X*w).^2))";
-    sound(input, "w");
-    let d = nabla::diff(input, "w", &Options::default()).expect("derives");
-    assert_eq!(d.text(), "2*((X*w - y)./(X*w).^3)'*X");
+    assert_eq!(sound_text(input, "w"), "2*((X*w - y)./(X*w).^3)'*X");
 }
 
 #[test]
@@ -541,8 +528,6 @@ fn an_inverse_power_times_its_base_is_the_lower_inverse_power() {
     // inv(X^2)*X = X*inv(X^2) = inv(X): d det(A*X^2*B) prints 2*inv(X), not
     // ((inv(X^2)*X)' + (X*inv(X^2))')'.
     let input = "A: R^(n x n); X: R^(n x n); B: R^(n x n); det(A*X^2*B)";
-    sound(input, "X");
-    let d = nabla::diff(input, "X", &Options::default()).expect("derives");
-    assert_eq!(d.text(), "det(A*X^2*B)*(2*inv(X))");
+    assert_eq!(sound_text(input, "X"), "det(A*X^2*B)*(2*inv(X))");
     sound("X: R^(n x n); a: R^n; a'*inv(X^3)*X*a", "X");
 }
